@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gotong_gql.audit.models import AuditLog
+from gotong_gql.uow import UnitOfWork
+
+
+def snapshot(row: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    """A JSON-able copy of the named attributes of a row, for the before/after of an entry."""
+    return {name.rstrip("_"): _jsonable(getattr(row, name)) for name in fields}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    return value
+
+
+async def record(
+    uow: UnitOfWork,
+    action: str,
+    entity: str,
+    entity_id: uuid.UUID,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditLog:
+    entry = AuditLog(
+        actor_id=uow.actor_id,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        before=_jsonable(before),
+        after=_jsonable(after),
+        request_id=uow.request_id,
+    )
+    uow.session.add(entry)
+    return entry
+
+
+async def entries_for(
+    session: AsyncSession, entity: str, entity_id: uuid.UUID, *, limit: int, offset: int
+) -> list[AuditLog]:
+    result = await session.scalars(
+        select(AuditLog)
+        .where(AuditLog.entity == entity, AuditLog.entity_id == entity_id)
+        .order_by(AuditLog.at, AuditLog.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(result)
+

@@ -1,0 +1,105 @@
+"""The `gotong-gql` command line: one entry point, `--help` on every command."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from gotong_gql.settings import SettingsError, load_settings
+
+app = typer.Typer(help="Gotong Royong GraphQL server.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+console = Console(stderr=True)
+
+
+def _settings():
+    try:
+        return load_settings()
+    except (SettingsError, ValueError) as exc:
+        console.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Serve the API (GraphQL over HTTP and WebSocket) with uvicorn."""
+    import uvicorn
+
+    _settings()
+    uvicorn.run(
+        "gotong_gql.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        ws="websockets-sansio",
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database to the newest migration."""
+    from gotong_gql import migrate as migrations
+
+    settings = _settings()
+    migrations.upgrade(settings.database_url)
+    console.print("database at", migrations.head_revision())
+
+
+@app.command("export-schema")
+def export_schema() -> None:
+    """Print the GraphQL schema (SDL); `schema.graphql` is this output."""
+    from gotong_gql.graphql.schema import schema
+
+    sys.stdout.write(schema.as_str() + "\n")
+
+
+@app.command("seed-demo")
+def seed_demo(
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing when users exist already.")
+    ] = False,
+) -> None:
+    """Load demo users, skills and tasks in every state (passwords in the README)."""
+    from gotong_gql.demo import seed
+
+    settings = _settings()
+    seeded = asyncio.run(seed(settings, if_empty=if_empty, console=console))
+    console.print("demo data loaded" if seeded else "database has users: demo data skipped")
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Option(help="3-50 letters, digits, . _ -")],
+    email: Annotated[str, typer.Option(help="Login email.")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
+                          help="At least 8 characters (prompted when omitted).")
+    ],
+    role: Annotated[
+        list[str] | None, typer.Option("--role", help="organizer, verifier or admin; repeatable.")
+    ] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="Same as --role admin.")] = False,
+) -> None:
+    """Create a user with roles (the way to make the first admin)."""
+    from gotong_gql.demo import create_user_from_cli
+    from gotong_gql.errors import DomainError
+
+    roles = list(role or []) + (["admin"] if admin else [])
+    try:
+        user_id = asyncio.run(create_user_from_cli(_settings(), username, email, password, roles))
+    except DomainError as exc:
+        for error in exc.errors:
+            console.print(f"[red]{error.code}[/red] {error.field or ''}: {error.message}")
+        raise typer.Exit(1) from None
+    console.print(f"created user {username} ({user_id}) with roles: {', '.join(roles) or 'none'}")

@@ -1,0 +1,84 @@
+"""Expected failures as data: services raise DomainError, resolvers turn it into payload errors.
+
+No GraphQL imports here: services raise these, and `graphql/errors.py` maps them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    code: str
+    message: str
+    field: str | None = None
+
+
+class DomainError(Exception):
+    """One or more expected failures; the unit of work rolls back and nothing is written."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.errors: list[FieldError] = [FieldError(code, message, field)]
+
+    @classmethod
+    def many(cls, errors: Iterable[FieldError]) -> DomainError:
+        errors = list(errors)
+        first = errors[0]
+        error = cls(first.code, first.message, first.field)
+        error.errors = errors
+        return error
+
+    @property
+    def code(self) -> str:
+        return self.errors[0].code
+
+    @property
+    def field(self) -> str | None:
+        return self.errors[0].field
+
+
+class AuthenticationError(Exception):
+    """No valid credentials: reported at the top level with `extensions.code`."""
+
+    code = "UNAUTHENTICATED"
+
+
+def not_found(entity: str, field: str | None = "id") -> DomainError:
+    return DomainError("NOT_FOUND", f"{entity} not found", field)
+
+
+def forbidden(message: str, field: str | None = None) -> DomainError:
+    return DomainError("FORBIDDEN", message, field)
+
+
+def validate(model: type[M], data: dict[str, Any], code: str = "INVALID_INPUT") -> M:
+    """Shape validation of an input: every offending field reported with its path and reason."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise DomainError.many(
+            FieldError(code, _message(error), _path(error["loc"])) for error in exc.errors()
+        ) from None
+
+
+def _path(loc: tuple[Any, ...]) -> str | None:
+    parts = [str(part) for part in loc if part != "__root__"]
+    return ".".join(_camel(part) for part in parts) or None
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _message(error: dict[str, Any]) -> str:
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")

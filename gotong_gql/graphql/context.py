@@ -1,0 +1,115 @@
+"""The typed per-request Context: one session, the viewer (from the token), fresh DataLoaders."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.websockets import WebSocket
+
+from gotong_gql.graphql.errors import ApiError, unauthenticated
+from gotong_gql.graphql.loaders import Loaders
+from gotong_gql.security import TokenError
+from gotong_gql.services import Services
+from gotong_gql.uow import UnitOfWork, unit_of_work
+from gotong_gql.user.models import User
+from gotong_gql.user.service import load_user_with_roles
+
+
+@dataclass(frozen=True)
+class Viewer:
+    user: User
+    roles: frozenset[str]
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.user.id
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+
+@dataclass
+class Context:
+    services: Services
+    request: Request | WebSocket
+    response: Any
+    request_id: str
+    token: str | None = None
+    connection_params: dict[str, Any] | None = None
+    _session: AsyncSession | None = None
+    _viewer: Viewer | None = None
+    _viewer_loaded: bool = False
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.session)
+
+    async def session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self.services.session_factory()
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def user_id(self) -> uuid.UUID | None:
+        """The signed-in user's id from the access token alone (no database query)."""
+        if not self.token:
+            return None
+        try:
+            return self.services.tokens.decode(self.token, "access").user_id
+        except TokenError:
+            return None
+
+    def require_user_id(self) -> uuid.UUID:
+        if not self.token:
+            raise unauthenticated()
+        try:
+            return self.services.tokens.decode(self.token, "access").user_id
+        except TokenError as exc:
+            raise ApiError("UNAUTHENTICATED", str(exc), reason=exc.code) from None
+
+    async def viewer(self) -> Viewer | None:
+        if not self._viewer_loaded:
+            self._viewer_loaded = True
+            user_id = self.user_id
+            if user_id is not None:
+                loaded = await load_user_with_roles(await self.session(), user_id)
+                if loaded is not None:
+                    self._viewer = Viewer(*loaded)
+                    self.loaders.users_by_id.prime(user_id, loaded[0])
+                    self.loaders.roles_by_user_id.prime(user_id, loaded[1])
+        return self._viewer
+
+    async def require_viewer(self) -> Viewer:
+        self.require_user_id()
+        viewer = await self.viewer()
+        if viewer is None:
+            raise unauthenticated("the account of this token no longer exists")
+        return viewer
+
+    @asynccontextmanager
+    async def unit_of_work(self, viewer: Viewer | None) -> AsyncIterator[UnitOfWork]:
+        try:
+            async with unit_of_work(
+                await self.session(),
+                self.services.pubsub,
+                actor_id=viewer.id if viewer else None,
+                request_id=self.request_id,
+            ) as uow:
+                yield uow
+        except BaseException:
+            # A rollback expires every loaded row: later fields of this request load afresh.
+            self.loaders = Loaders(self.session)
+            self._viewer, self._viewer_loaded = None, False
+            raise

@@ -1,0 +1,81 @@
+"""Top-level GraphQL errors (authentication, bad arguments, bugs) and payload error mapping."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from enum import Enum
+from typing import Any, TypeVar
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from gotong_gql.errors import DomainError
+
+log = logging.getLogger("gotong_gql.graphql")
+
+E = TypeVar("E")
+
+
+class ApiError(GraphQLError):
+    """An expected top-level error, reported with `extensions.code` and never masked."""
+
+    def __init__(self, code: str, message: str, **extensions: Any) -> None:
+        super().__init__(message, extensions={"code": code, **extensions})
+
+
+def unauthenticated(message: str = "sign in first: send Authorization: Bearer <access token>"):
+    return ApiError("UNAUTHENTICATED", message)
+
+
+def bad_input(message: str, field: str | None = None) -> ApiError:
+    return ApiError("BAD_USER_INPUT", message, **({"field": field} if field else {}))
+
+
+def payload_errors(error_type: type[E], code_enum: type[Enum], exc: DomainError) -> list[E]:
+    """A DomainError as the `errors` of a mutation payload."""
+    return [
+        error_type(field=error.field, message=error.message, code=code_enum(error.code))
+        for error in exc.errors
+    ]
+
+
+def query_error(exc: DomainError) -> ApiError:
+    """A DomainError raised while resolving a query becomes a top-level error."""
+    first = exc.errors[0]
+    code = "BAD_USER_INPUT" if first.code == "INVALID_INPUT" else first.code
+    return ApiError(code, first.message, **({"field": first.field} if first.field else {}))
+
+
+class ErrorReporting(SchemaExtension):
+    """Masks unexpected exceptions (code INTERNAL, with the request id); details go to the log."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is None or not getattr(result, "errors", None):
+            return
+        context = self.execution_context.context
+        request_id = getattr(context, "request_id", None)
+        result.errors = [self._report(error, request_id) for error in result.errors]
+
+    @staticmethod
+    def _report(error: GraphQLError, request_id: str | None) -> GraphQLError:
+        original = error.original_error
+        if original is None or isinstance(original, GraphQLError):
+            if not (error.extensions or {}).get("code"):
+                code = "GRAPHQL_VALIDATION_FAILED" if error.path is None else "BAD_USER_INPUT"
+                error.extensions = {**(error.extensions or {}), "code": code}
+            return error
+        log.error(
+            "unexpected error in %s (request %s)",
+            ".".join(str(part) for part in error.path or ()),
+            request_id,
+            exc_info=original,
+        )
+        return GraphQLError(
+            "Internal server error",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "INTERNAL", "requestId": request_id},
+        )

@@ -1,0 +1,30 @@
+"""The schema: each domain's queries, mutations and subscriptions merged into one."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+from strawberry.tools import merge_types
+
+from gotong_gql.graphql.errors import ErrorReporting
+from gotong_gql.graphql.permissions import IsAuthenticated
+from gotong_gql.task.resolvers import TaskMutations, TaskQueries, TaskSubscriptions
+from gotong_gql.user.resolvers import AccountMutations, AccountQueries
+
+
+@strawberry.type
+class NodeQueries:
+    node: relay.Node | None = relay.node(permission_classes=[IsAuthenticated])
+    nodes: list[relay.Node | None] = relay.node(permission_classes=[IsAuthenticated])
+
+
+Query = merge_types("Query", (NodeQueries, AccountQueries, TaskQueries))
+Mutation = merge_types("Mutation", (AccountMutations, TaskMutations))
+Subscription = merge_types("Subscription", (TaskSubscriptions,))
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    extensions=[ErrorReporting],
+)

@@ -1,0 +1,127 @@
+"""One typed Settings object, read from the environment.
+
+Every setting has an embedded default that works on a laptop with nothing installed (SQLite,
+local object storage, in-process queue and pub/sub). Production values come from the environment.
+With GOTONG_ENV=production, development secrets (generated, short or well-known) are refused.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+KNOWN_DEV_SECRETS = frozenset(
+    {"secret", "changeme", "change-me", "dev", "development", "test", "password", "jwt-secret"}
+)
+MIN_SECRET_LENGTH = 32
+
+
+class SettingsError(ValueError):
+    """The configuration cannot be used; the message says which variable and why."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    gotong_env: Literal["development", "production", "test"] = "development"
+    var_dir: Path = Path("./var")
+
+    database_url: str = "sqlite+aiosqlite:///./var/gotong.db"
+    database_pool_size: int = Field(default=10, ge=1)
+    database_echo: bool = False
+
+    redis_url: str | None = None
+
+    s3_endpoint_url: str | None = None
+    s3_access_key: SecretStr | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_bucket: str = "gotong-evidence"
+    s3_region: str = "us-east-1"
+
+    markov_base_url: str | None = None
+    markov_webhook_secret: SecretStr | None = None
+    markov_webhook_secret_previous: SecretStr | None = None
+    markov_api_token: SecretStr | None = None
+
+    jwt_secret: SecretStr | None = None
+    jwt_issuer: str = "gotong-gql"
+    jwt_audience: str = "gotong-gql"
+    access_token_ttl_seconds: int = Field(default=15 * 60, ge=30)
+    refresh_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+
+    public_base_url: str = "http://127.0.0.1:8000"
+    cors_origins: list[str] = Field(default_factory=list)
+
+    verification_quorum: int = Field(default=3, ge=1)
+    vouch_min_reputation: float = 0.0
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_in_production(self) -> Settings:
+        if not self.is_production:
+            return self
+        problems = []
+        if self.jwt_secret is None:
+            problems.append(
+                "JWT_SECRET is not set (development generates one under ./var; production must not)"
+            )
+        else:
+            problems.extend(_weak_secret_problems("JWT_SECRET", self.jwt_secret))
+        if self.markov_base_url:
+            if self.markov_webhook_secret is None:
+                problems.append("MARKOV_WEBHOOK_SECRET is required when MARKOV_BASE_URL is set")
+            else:
+                problems.extend(
+                    _weak_secret_problems("MARKOV_WEBHOOK_SECRET", self.markov_webhook_secret)
+                )
+        if problems:
+            raise SettingsError(
+                "GOTONG_ENV=production refuses this configuration:\n- " + "\n- ".join(problems)
+            )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.gotong_env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @cached_property
+    def jwt_signing_key(self) -> str:
+        """The JWT key: JWT_SECRET, or (outside production) one generated once under var_dir."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        path = self.var_dir / "jwt_secret"
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.touch(mode=0o600)
+        path.write_text(key)
+        return key
+
+
+def _weak_secret_problems(name: str, secret: SecretStr) -> list[str]:
+    value = secret.get_secret_value()
+    if value.lower() in KNOWN_DEV_SECRETS:
+        return [f"{name} is a well-known development value"]
+    if len(value) < MIN_SECRET_LENGTH:
+        return [f"{name} must be at least {MIN_SECRET_LENGTH} characters"]
+    return []
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)

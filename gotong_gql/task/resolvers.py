@@ -1,0 +1,273 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from datetime import datetime
+from typing import TypeVar
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry import relay
+
+from gotong_gql.errors import DomainError
+from gotong_gql.graphql.context import Context, Viewer
+from gotong_gql.graphql.errors import payload_errors, query_error
+from gotong_gql.graphql.ids import parse_global_id
+from gotong_gql.graphql.inputs import input_data
+from gotong_gql.graphql.pagination import connection, page_window
+from gotong_gql.graphql.permissions import IsAuthenticated
+from gotong_gql.skill.service import normalise_skill_names
+from gotong_gql.task import service
+from gotong_gql.task.models import Task
+from gotong_gql.task.types import (
+    TaskAssignInput,
+    TaskCancelInput,
+    TaskCreateInput,
+    TaskError,
+    TaskErrorCode,
+    TaskEvent,
+    TaskEventType,
+    TaskFilterInput,
+    TaskIdInput,
+    TaskOrderField,
+    TaskOrderInput,
+    TaskPayload,
+    TaskStatus,
+    TaskType,
+    TaskUpdateInput,
+)
+from gotong_gql.uow import UnitOfWork
+
+Info = strawberry.Info[Context, None]
+P = TypeVar("P", bound=TaskPayload)
+
+
+@strawberry.type
+class TaskCreatePayload(TaskPayload):
+    pass
+
+
+@strawberry.type
+class TaskUpdatePayload(TaskPayload):
+    pass
+
+
+@strawberry.type
+class TaskAssignPayload(TaskPayload):
+    pass
+
+
+@strawberry.type
+class TaskClaimPayload(TaskPayload):
+    pass
+
+
+@strawberry.type
+class TaskStartPayload(TaskPayload):
+    pass
+
+
+@strawberry.type
+class TaskCancelPayload(TaskPayload):
+    pass
+
+
+async def _mutate(
+    info: Info, payload: type[P], work: Callable[[UnitOfWork, Viewer], Awaitable[Task]]
+) -> P:
+    context = info.context
+    viewer = await context.require_viewer()
+    try:
+        async with context.unit_of_work(viewer) as uow:
+            task = await work(uow, viewer)
+    except DomainError as exc:
+        return payload(task=None, errors=payload_errors(TaskError, TaskErrorCode, exc))
+    return payload(task=TaskType.from_row(task), errors=[])
+
+
+def _task_id(value: strawberry.ID, field: str = "taskId") -> uuid.UUID:
+    return parse_global_id(value, "Task", field)
+
+
+def _filter(value: TaskFilterInput | None) -> service.TaskFilter:
+    if value is None:
+        return service.TaskFilter()
+    near = None
+    if value.near is not None:
+        if not value.near.radius_km > 0:
+            raise DomainError("INVALID_INPUT", "radiusKm must be positive", "filter.near.radiusKm")
+        near = service.Near(value.near.latitude, value.near.longitude, value.near.radius_km)
+    return service.TaskFilter(
+        statuses=[status.value for status in value.status] if value.status else None,
+        skills=value.skills,
+        creator_id=parse_global_id(value.creator_id, "User", "filter.creatorId")
+        if value.creator_id else None,
+        assignee_id=parse_global_id(value.assignee_id, "User", "filter.assigneeId")
+        if value.assignee_id else None,
+        near=near,
+        search=value.search,
+    )
+
+
+@strawberry.type
+class TaskQueries:
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def task(self, info: Info, id: strawberry.ID) -> TaskType | None:
+        try:
+            task_id = _task_id(id, "id")
+        except DomainError:
+            return None
+        task = await info.context.loaders.tasks_by_id.load(task_id)
+        return TaskType.from_row(task) if task else None
+
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def tasks(
+        self,
+        info: Info,
+        first: int,
+        after: str | None = None,
+        filter: TaskFilterInput | None = None,
+        order_by: TaskOrderInput | None = None,
+    ) -> relay.Connection[TaskType]:
+        limit, offset = page_window(first, after)
+        order = order_by or TaskOrderInput()
+        try:
+            query = service.task_query(
+                _filter(filter),
+                service.TaskOrder(field=order.field.value,
+                                  descending=order.direction.value == "desc"),
+            )
+        except DomainError as exc:
+            raise query_error(exc) from None
+        session = await info.context.session()
+        rows = list(await session.scalars(query.limit(limit).offset(offset)))
+        return connection(rows, first, offset, TaskType.from_row)
+
+
+@strawberry.type
+class TaskMutations:
+    @strawberry.mutation(permission_classes=[IsAuthenticated], description="Organizers only.")
+    async def task_create(self, info: Info, input: TaskCreateInput) -> TaskCreatePayload:
+        return await _mutate(
+            info, TaskCreatePayload,
+            lambda uow, viewer: service.create_task(uow, viewer.roles, input_data(input)),
+        )
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated])
+    async def task_update(self, info: Info, input: TaskUpdateInput) -> TaskUpdatePayload:
+        async def work(uow: UnitOfWork, viewer: Viewer) -> Task:
+            return await service.update_task(
+                uow, viewer.roles, _task_id(input.task_id), input_data(input, exclude=("task_id",))
+            )
+
+        return await _mutate(info, TaskUpdatePayload, work)
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated],
+                         description="The creator assigns (or reassigns) an open task.")
+    async def task_assign(self, info: Info, input: TaskAssignInput) -> TaskAssignPayload:
+        async def work(uow: UnitOfWork, viewer: Viewer) -> Task:
+            return await service.assign_task(
+                uow, viewer.roles, _task_id(input.task_id),
+                parse_global_id(input.assignee_id, "User", "assigneeId"),
+            )
+
+        return await _mutate(info, TaskAssignPayload, work)
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated],
+                         description="A contributor takes an open task.")
+    async def task_claim(self, info: Info, input: TaskIdInput) -> TaskClaimPayload:
+        return await _mutate(
+            info, TaskClaimPayload,
+            lambda uow, viewer: service.claim_task(uow, _task_id(input.task_id)),
+        )
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated], description="The assignee only.")
+    async def task_start(self, info: Info, input: TaskIdInput) -> TaskStartPayload:
+        return await _mutate(
+            info, TaskStartPayload,
+            lambda uow, viewer: service.start_task(uow, _task_id(input.task_id)),
+        )
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated])
+    async def task_cancel(self, info: Info, input: TaskCancelInput) -> TaskCancelPayload:
+        return await _mutate(
+            info, TaskCancelPayload,
+            lambda uow, viewer: service.cancel_task(
+                uow, viewer.roles, _task_id(input.task_id), input.reason
+            ),
+        )
+
+
+@strawberry.input
+class TaskEventFilterInput:
+    status: list[TaskStatus] | None = None
+    skills: list[str] | None = None
+    assigned_to_me: bool = False
+    created_by_me: bool = False
+
+
+async def _task_events(
+    info: Info, channel: str, accept: Callable[[AsyncSession, Task], Awaitable[bool]]
+) -> AsyncGenerator[TaskEvent, None]:
+    context = info.context
+    context.require_user_id()
+    async with context.services.pubsub.subscribe(channel) as queue:
+        while True:
+            message = await queue.get()
+            # Each event is read in a fresh session: the connection may live for hours.
+            async with context.services.session_factory() as session:
+                task = await session.get(Task, uuid.UUID(message["task_id"]))
+                if task is None or not await accept(session, task):
+                    continue
+            yield TaskEvent(
+                type=TaskEventType(message["type"]),
+                task=TaskType.from_row(task),
+                at=datetime.fromisoformat(message["at"]),
+            )
+
+
+@strawberry.type
+class TaskSubscriptions:
+    @strawberry.subscription(permission_classes=[IsAuthenticated])
+    async def task_updated(
+        self, info: Info, task_id: strawberry.ID
+    ) -> AsyncGenerator[TaskEvent, None]:
+        try:
+            channel = f"task:{_task_id(task_id)}"
+        except DomainError as exc:
+            raise query_error(exc) from None
+
+        async def accept(session: AsyncSession, task: Task) -> bool:
+            return True
+
+        async for event in _task_events(info, channel, accept):
+            yield event
+
+    @strawberry.subscription(permission_classes=[IsAuthenticated])
+    async def task_events(
+        self, info: Info, filter: TaskEventFilterInput | None = None
+    ) -> AsyncGenerator[TaskEvent, None]:
+        wanted = filter or TaskEventFilterInput()
+        statuses = {status.value for status in wanted.status or ()}
+        try:
+            skills = set(normalise_skill_names(wanted.skills or [], "filter.skills"))
+        except DomainError as exc:
+            raise query_error(exc) from None
+        user_id = info.context.require_user_id()
+
+        async def accept(session: AsyncSession, task: Task) -> bool:
+            if statuses and task.status not in statuses:
+                return False
+            if wanted.assigned_to_me and task.assignee_id != user_id:
+                return False
+            if wanted.created_by_me and task.creator_id != user_id:
+                return False
+            if skills:
+                return bool(skills & set(await service.skill_names(session, task.id)))
+            return True
+
+        async for event in _task_events(info, "tasks", accept):
+            yield event
+
+
+__all__ = ["TaskMutations", "TaskOrderField", "TaskQueries", "TaskSubscriptions"]

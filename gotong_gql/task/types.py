@@ -1,0 +1,275 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from gotong_gql.audit import service as audit_service
+from gotong_gql.audit.types import AuditEntryType
+from gotong_gql.graphql.context import Context
+from gotong_gql.graphql.nodes import load_nodes
+from gotong_gql.graphql.pagination import connection, page_window
+from gotong_gql.skill.types import SkillType
+from gotong_gql.task import service
+from gotong_gql.task.models import Task, TaskAssignment
+from gotong_gql.user.types import UserType
+
+
+@strawberry.enum
+class TaskStatus(Enum):
+    OPEN = "open"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+@strawberry.enum
+class TaskDifficulty(Enum):
+    EASY = "easy"
+    INTERMEDIATE = "intermediate"
+    HARD = "hard"
+
+
+@strawberry.enum
+class AssignmentStatus(Enum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    REASSIGNED = "reassigned"
+    CANCELLED = "cancelled"
+
+
+async def _user(info: strawberry.Info[Context, None], user_id: Any) -> UserType | None:
+    if user_id is None:
+        return None
+    user = await info.context.loaders.users_by_id.load(user_id)
+    return UserType.from_row(user) if user else None
+
+
+@strawberry.type(name="TaskAssignment")
+class TaskAssignmentType:
+    status: AssignmentStatus
+    assigned_at: datetime
+    completed_at: datetime | None
+    row: strawberry.Private[TaskAssignment]
+
+    @classmethod
+    def from_row(cls, row: TaskAssignment) -> TaskAssignmentType:
+        return cls(status=AssignmentStatus(row.status), assigned_at=row.assigned_at,
+                   completed_at=row.completed_at, row=row)
+
+    @strawberry.field
+    async def user(self, info: strawberry.Info[Context, None]) -> UserType:
+        user = await _user(info, self.row.user_id)
+        assert user is not None  # foreign key, ON DELETE RESTRICT
+        return user
+
+    @strawberry.field
+    async def assigned_by(self, info: strawberry.Info[Context, None]) -> UserType | None:
+        return await _user(info, self.row.assigned_by_id)
+
+
+@strawberry.type(name="Task")
+class TaskType(relay.Node):
+    id: relay.NodeID[str]
+    title: str
+    description: str
+    status: TaskStatus
+    difficulty: TaskDifficulty | None
+    location: str | None
+    latitude: float | None
+    longitude: float | None
+    estimated_hours: float | None
+    metadata: JSON
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    row: strawberry.Private[Task]
+
+    @classmethod
+    def from_row(cls, row: Task) -> TaskType:
+        return cls(
+            id=str(row.id),
+            title=row.title,
+            description=row.description,
+            status=TaskStatus(row.status),
+            difficulty=TaskDifficulty(row.difficulty) if row.difficulty else None,
+            location=row.location,
+            latitude=row.latitude,
+            longitude=row.longitude,
+            estimated_hours=row.estimated_hours,
+            metadata=row.metadata_,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            completed_at=row.completed_at,
+            row=row,
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Any]:
+        return await load_nodes(info, Task, node_ids, cls.from_row)
+
+    @strawberry.field
+    async def creator(self, info: strawberry.Info[Context, None]) -> UserType:
+        user = await _user(info, self.row.creator_id)
+        assert user is not None  # foreign key, ON DELETE RESTRICT
+        return user
+
+    @strawberry.field
+    async def assignee(self, info: strawberry.Info[Context, None]) -> UserType | None:
+        return await _user(info, self.row.assignee_id)
+
+    @strawberry.field(description="At most 10 skills, by name.")
+    async def skills(self, info: strawberry.Info[Context, None]) -> list[SkillType]:
+        rows = await info.context.loaders.skills_by_task_id.load(self.row.id)
+        return [SkillType.from_row(skill) for skill in rows]
+
+    @strawberry.field(description="Assignment history, oldest first.")
+    async def assignments(
+        self, info: strawberry.Info[Context, None], first: int, after: str | None = None
+    ) -> relay.Connection[TaskAssignmentType]:
+        limit, offset = page_window(first, after)
+        rows = await service.assignments_of(
+            await info.context.session(), self.row.id, limit=limit, offset=offset
+        )
+        return connection(rows, first, offset, TaskAssignmentType.from_row)
+
+    @strawberry.field(description="The audit trail of this task, oldest first.")
+    async def history(
+        self, info: strawberry.Info[Context, None], first: int, after: str | None = None
+    ) -> relay.Connection[AuditEntryType]:
+        limit, offset = page_window(first, after)
+        rows = await audit_service.entries_for(
+            await info.context.session(), "task", self.row.id, limit=limit, offset=offset
+        )
+        return connection(rows, first, offset, AuditEntryType.from_row)
+
+
+@strawberry.enum
+class TaskEventType(Enum):
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    ASSIGNED = "ASSIGNED"
+    STARTED = "STARTED"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+    EVIDENCE_ADDED = "EVIDENCE_ADDED"
+
+
+@strawberry.type
+class TaskEvent:
+    type: TaskEventType
+    task: TaskType
+    at: datetime
+
+
+@strawberry.enum
+class TaskErrorCode(Enum):
+    INVALID_INPUT = "INVALID_INPUT"
+    NOT_FOUND = "NOT_FOUND"
+    FORBIDDEN = "FORBIDDEN"
+    INVALID_TRANSITION = "INVALID_TRANSITION"
+
+
+@strawberry.type
+class TaskError:
+    field: str | None
+    message: str
+    code: TaskErrorCode
+
+
+@strawberry.input
+class TaskCreateInput:
+    title: str
+    description: str | None = strawberry.UNSET
+    difficulty: TaskDifficulty | None = strawberry.UNSET
+    location: str | None = strawberry.UNSET
+    latitude: float | None = strawberry.UNSET
+    longitude: float | None = strawberry.UNSET
+    estimated_hours: float | None = strawberry.UNSET
+    skills: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Skill names; normalised to slugs, created on first use."
+    )
+    metadata: JSON | None = strawberry.UNSET
+
+
+@strawberry.input(description="Only the fields given are changed; skills, if given, replace all.")
+class TaskUpdateInput:
+    task_id: strawberry.ID
+    title: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    difficulty: TaskDifficulty | None = strawberry.UNSET
+    location: str | None = strawberry.UNSET
+    latitude: float | None = strawberry.UNSET
+    longitude: float | None = strawberry.UNSET
+    estimated_hours: float | None = strawberry.UNSET
+    skills: list[str] | None = strawberry.UNSET
+    metadata: JSON | None = strawberry.UNSET
+
+
+@strawberry.input
+class TaskAssignInput:
+    task_id: strawberry.ID
+    assignee_id: strawberry.ID
+
+
+@strawberry.input
+class TaskIdInput:
+    task_id: strawberry.ID
+
+
+@strawberry.input
+class TaskCancelInput:
+    task_id: strawberry.ID
+    reason: str | None = None
+
+
+@strawberry.type
+class TaskPayload:
+    task: TaskType | None
+    errors: list[TaskError]
+
+
+@strawberry.input
+class NearInput:
+    latitude: float
+    longitude: float
+    radius_km: float
+
+
+@strawberry.input
+class TaskFilterInput:
+    status: list[TaskStatus] | None = None
+    skills: list[str] | None = strawberry.field(default=None, description="Tasks with any of these.")
+    creator_id: strawberry.ID | None = None
+    assignee_id: strawberry.ID | None = None
+    near: NearInput | None = None
+    search: str | None = strawberry.field(default=None, description="In title and description.")
+
+
+@strawberry.enum
+class TaskOrderField(Enum):
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    TITLE = "title"
+    ESTIMATED_HOURS = "estimated_hours"
+    DISTANCE = "distance"
+
+
+@strawberry.enum
+class OrderDirection(Enum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+@strawberry.input
+class TaskOrderInput:
+    field: TaskOrderField = TaskOrderField.CREATED_AT
+    direction: OrderDirection = OrderDirection.DESC

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from gotong_gql.db import UTCDateTime
+from gotong_gql.models_base import (
+    Field,
+    SQLModel,
+    check,
+    created_at_field,
+    fk_field,
+    id_field,
+    in_list,
+    timestamp_field,
+)
+
+GRANTABLE_ROLES = ("organizer", "verifier", "admin")
+ALL_ROLES = ("contributor", *GRANTABLE_ROLES)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    __table_args__ = (
+        check("length(username) BETWEEN 3 AND 50", "username_length"),
+        check("bio IS NULL OR length(bio) <= 500", "bio_length"),
+    )
+
+    id: uuid.UUID = id_field()
+    username: str = Field(max_length=50, unique=True)
+    email: str = Field(max_length=320, unique=True)
+    password_hash: str = Field(max_length=255)
+    markov_user_id: str = Field(max_length=80, unique=True)
+    bio: str | None = Field(default=None, max_length=500)
+    location: str | None = Field(default=None, max_length=200)
+    avatar_url: str | None = Field(default=None, max_length=2048)
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
+
+
+class UserRole(SQLModel, table=True):
+    """A role granted by an admin. `contributor` is everyone's and never stored."""
+
+    __tablename__ = "user_roles"
+    __table_args__ = (check(in_list("role", GRANTABLE_ROLES), "role"),)
+
+    user_id: uuid.UUID = Field(
+        foreign_key="users.id", ondelete="CASCADE", primary_key=True
+    )
+    role: str = Field(max_length=20, primary_key=True)
+    granted_by_id: uuid.UUID | None = fk_field("users.id", ondelete="SET NULL", nullable=True)
+    granted_at: datetime = created_at_field()
+
+
+class RefreshToken(SQLModel, table=True):
+    """One issued refresh token (by its jti). Rotation chains tokens of one login in a family."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: uuid.UUID = id_field()
+    family_id: uuid.UUID = Field(index=True)
+    user_id: uuid.UUID = fk_field("users.id", ondelete="CASCADE")
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = created_at_field()
+    rotated_at: datetime | None = timestamp_field()
+    revoked_at: datetime | None = timestamp_field()

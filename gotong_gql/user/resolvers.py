@@ -1,0 +1,310 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from strawberry import relay
+
+from gotong_gql.errors import DomainError
+from gotong_gql.graphql.context import Context
+from gotong_gql.graphql.errors import bad_input, payload_errors, query_error
+from gotong_gql.graphql.ids import parse_global_id
+from gotong_gql.graphql.inputs import input_data
+from gotong_gql.graphql.pagination import connection, page_window
+from gotong_gql.graphql.permissions import IsAuthenticated
+from gotong_gql.skill import service as skill_service
+from gotong_gql.skill.types import SkillType
+from gotong_gql.user import service
+from gotong_gql.user.models import User
+from gotong_gql.user.types import Role, UserType
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.enum
+class AccountErrorCode(Enum):
+    INVALID_INPUT = "INVALID_INPUT"
+    USERNAME_TAKEN = "USERNAME_TAKEN"
+    EMAIL_TAKEN = "EMAIL_TAKEN"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    INVALID_TOKEN = "INVALID_TOKEN"
+    TOKEN_EXPIRED = "TOKEN_EXPIRED"
+    TOKEN_REVOKED = "TOKEN_REVOKED"
+    TOKEN_REUSED = "TOKEN_REUSED"
+    NOT_FOUND = "NOT_FOUND"
+    FORBIDDEN = "FORBIDDEN"
+    INVALID_ROLE = "INVALID_ROLE"
+    LAST_ADMIN = "LAST_ADMIN"
+
+
+@strawberry.type
+class AccountError:
+    field: str | None
+    message: str
+    code: AccountErrorCode
+
+
+def _errors(exc: DomainError) -> list[AccountError]:
+    return payload_errors(AccountError, AccountErrorCode, exc)
+
+
+@strawberry.input
+class AccountRegisterInput:
+    username: str
+    email: str
+    password: str
+
+
+@strawberry.type
+class AccountRegisterPayload:
+    user: UserType | None
+    errors: list[AccountError]
+
+
+@strawberry.input
+class AccountUpdateInput:
+    bio: str | None = strawberry.UNSET
+    location: str | None = strawberry.UNSET
+    avatar_url: str | None = strawberry.UNSET
+    skills: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Replaces the declared skills (names, as slugs)."
+    )
+
+
+@strawberry.type
+class AccountUpdatePayload:
+    user: UserType | None
+    errors: list[AccountError]
+
+
+@strawberry.input
+class TokenCreateInput:
+    login: str = strawberry.field(description="Email or username.")
+    password: str
+
+
+@strawberry.input
+class TokenRefreshInput:
+    refresh_token: str
+
+
+@strawberry.input
+class TokenRevokeInput:
+    refresh_token: str
+    all_sessions: bool = strawberry.field(
+        default=False, description="Revoke every session of the user, not only this login's."
+    )
+
+
+@strawberry.type(description="Access token (15 min) and refresh token (7 days, single use).")
+class TokenPayload:
+    access_token: str | None = None
+    access_token_expires_at: datetime | None = None
+    refresh_token: str | None = None
+    refresh_token_expires_at: datetime | None = None
+    user: UserType | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def issued(cls, pair: service.TokenPair, user: User) -> TokenPayload:
+        return cls(
+            access_token=pair.access.token,
+            access_token_expires_at=pair.access.claims.expires_at,
+            refresh_token=pair.refresh.token,
+            refresh_token_expires_at=pair.refresh.claims.expires_at,
+            user=UserType.from_row(user),
+        )
+
+
+@strawberry.type
+class TokenCreatePayload(TokenPayload):
+    pass
+
+
+@strawberry.type
+class TokenRefreshPayload(TokenPayload):
+    pass
+
+
+@strawberry.type
+class TokenRevokePayload:
+    revoked: bool
+    errors: list[AccountError]
+
+
+@strawberry.input
+class AccountRoleInput:
+    user_id: strawberry.ID
+    role: Role
+
+
+@strawberry.type
+class AccountRoleGrantPayload:
+    user: UserType | None
+    errors: list[AccountError]
+
+
+@strawberry.type
+class AccountRoleRevokePayload:
+    user: UserType | None
+    errors: list[AccountError]
+
+
+@strawberry.input
+class UserFilterInput:
+    search: str | None = strawberry.field(default=None, description="In username and bio.")
+    skill: str | None = strawberry.field(
+        default=None, description="Only users with this skill, most proficient first."
+    )
+
+
+@strawberry.type
+class AccountQueries:
+    @strawberry.field(description="The signed-in user, or null without a valid token.")
+    async def me(self, info: Info) -> UserType | None:
+        viewer = await info.context.viewer()
+        return UserType.from_row(viewer.user) if viewer else None
+
+    @strawberry.field(permission_classes=[IsAuthenticated], description="By id or username.")
+    async def user(
+        self, info: Info, id: strawberry.ID | None = None, username: str | None = None
+    ) -> UserType | None:
+        if (id is None) == (username is None):
+            raise bad_input("give exactly one of id and username")
+        try:
+            user_id = parse_global_id(id, "User", "id") if id is not None else None
+        except DomainError:
+            return None
+        user = await service.find_user(
+            await info.context.session(), user_id=user_id, username=username
+        )
+        return UserType.from_row(user) if user else None
+
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def users(
+        self, info: Info, first: int, after: str | None = None,
+        filter: UserFilterInput | None = None,
+    ) -> relay.Connection[UserType]:
+        limit, offset = page_window(first, after)
+        wanted = filter or UserFilterInput()
+        try:
+            rows = await service.list_users(
+                await info.context.session(), search=wanted.search, skill=wanted.skill,
+                limit=limit, offset=offset,
+            )
+        except DomainError as exc:
+            raise query_error(exc) from None
+        return connection(rows, first, offset, UserType.from_row)
+
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def skills(
+        self, info: Info, first: int, after: str | None = None, search: str | None = None
+    ) -> relay.Connection[SkillType]:
+        limit, offset = page_window(first, after)
+        rows = await skill_service.search_skills(
+            await info.context.session(), search, limit=limit, offset=offset
+        )
+        return connection(rows, first, offset, SkillType.from_row)
+
+
+@strawberry.type
+class AccountMutations:
+    @strawberry.mutation
+    async def account_register(
+        self, info: Info, input: AccountRegisterInput
+    ) -> AccountRegisterPayload:
+        try:
+            async with info.context.unit_of_work(None) as uow:
+                user = await service.register(uow, input_data(input))
+        except DomainError as exc:
+            return AccountRegisterPayload(user=None, errors=_errors(exc))
+        return AccountRegisterPayload(user=UserType.from_row(user), errors=[])
+
+    @strawberry.mutation(description="Log in with email or username and password.")
+    async def token_create(self, info: Info, input: TokenCreateInput) -> TokenCreatePayload:
+        context = info.context
+        try:
+            async with context.unit_of_work(None) as uow:
+                user = await service.authenticate(uow.session, input.login, input.password)
+                uow.actor_id = user.id
+                pair = await service.issue_tokens(uow, context.services.tokens, user)
+        except DomainError as exc:
+            return TokenCreatePayload(errors=_errors(exc))
+        return TokenCreatePayload.issued(pair, user)
+
+    @strawberry.mutation(description="Trade a refresh token for a new pair; each works once.")
+    async def token_refresh(self, info: Info, input: TokenRefreshInput) -> TokenRefreshPayload:
+        context = info.context
+        try:
+            async with context.unit_of_work(None) as uow:
+                pair = await service.rotate_refresh_token(
+                    uow, context.services.tokens, input.refresh_token
+                )
+                user = await uow.session.get(User, pair.access.claims.user_id)
+        except service.RefreshTokenReused as reuse:
+            # A stolen token was replayed: end every session of this login, then refuse.
+            async with context.unit_of_work(None) as uow:
+                await service.revoke_family(uow, reuse.family_id)
+            return TokenRefreshPayload(errors=_errors(reuse))
+        except DomainError as exc:
+            return TokenRefreshPayload(errors=_errors(exc))
+        return TokenRefreshPayload.issued(pair, user)
+
+    @strawberry.mutation(description="Log out: revoke the refresh token's login (or all).")
+    async def token_revoke(self, info: Info, input: TokenRevokeInput) -> TokenRevokePayload:
+        context = info.context
+        try:
+            async with context.unit_of_work(None) as uow:
+                await service.revoke_refresh_token(
+                    uow, context.services.tokens, input.refresh_token,
+                    all_sessions=input.all_sessions,
+                )
+        except DomainError as exc:
+            return TokenRevokePayload(revoked=False, errors=_errors(exc))
+        return TokenRevokePayload(revoked=True, errors=[])
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated])
+    async def account_update(self, info: Info, input: AccountUpdateInput) -> AccountUpdatePayload:
+        context = info.context
+        viewer = await context.require_viewer()
+        try:
+            async with context.unit_of_work(viewer) as uow:
+                user = await service.update_profile(uow, viewer.user, input_data(input))
+        except DomainError as exc:
+            return AccountUpdatePayload(user=None, errors=_errors(exc))
+        return AccountUpdatePayload(user=UserType.from_row(user), errors=[])
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated], description="Admins only.")
+    async def account_role_grant(
+        self, info: Info, input: AccountRoleInput
+    ) -> AccountRoleGrantPayload:
+        context = info.context
+        viewer = await context.require_viewer()
+        try:
+            async with context.unit_of_work(viewer) as uow:
+                user = await service.grant_role(
+                    uow, viewer.roles, parse_global_id(input.user_id, "User", "userId"),
+                    input.role.value,
+                )
+        except DomainError as exc:
+            return AccountRoleGrantPayload(user=None, errors=_errors(exc))
+        context.loaders.roles_by_user_id.clear(user.id)
+        return AccountRoleGrantPayload(user=UserType.from_row(user), errors=[])
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated], description="Admins only.")
+    async def account_role_revoke(
+        self, info: Info, input: AccountRoleInput
+    ) -> AccountRoleRevokePayload:
+        context = info.context
+        viewer = await context.require_viewer()
+        try:
+            async with context.unit_of_work(viewer) as uow:
+                user = await service.revoke_role(
+                    uow, viewer.roles, parse_global_id(input.user_id, "User", "userId"),
+                    input.role.value,
+                )
+        except DomainError as exc:
+            return AccountRoleRevokePayload(user=None, errors=_errors(exc))
+        context.loaders.roles_by_user_id.clear(user.id)
+        return AccountRoleRevokePayload(user=UserType.from_row(user), errors=[])

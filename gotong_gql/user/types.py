@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry import relay
+
+from gotong_gql.graphql.context import Context
+from gotong_gql.graphql.nodes import load_nodes
+from gotong_gql.graphql.pagination import connection, page_window
+from gotong_gql.skill.types import UserSkillType
+from gotong_gql.task import service as task_service
+from gotong_gql.user.models import User
+
+if TYPE_CHECKING:
+    from gotong_gql.task.types import TaskType
+
+TaskRef = Annotated["TaskType", strawberry.lazy("gotong_gql.task.types")]
+
+
+@strawberry.enum
+class Role(Enum):
+    CONTRIBUTOR = "contributor"
+    ORGANIZER = "organizer"
+    VERIFIER = "verifier"
+    ADMIN = "admin"
+
+
+@strawberry.type(name="User")
+class UserType(relay.Node):
+    id: relay.NodeID[str]
+    username: str
+    bio: str | None
+    location: str | None
+    avatar_url: str | None
+    markov_user_id: str
+    created_at: datetime
+    updated_at: datetime
+    row: strawberry.Private[User]
+
+    @classmethod
+    def from_row(cls, row: User) -> UserType:
+        return cls(
+            id=str(row.id),
+            username=row.username,
+            bio=row.bio,
+            location=row.location,
+            avatar_url=row.avatar_url,
+            markov_user_id=row.markov_user_id,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            row=row,
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Any]:
+        return await load_nodes(info, User, node_ids, cls.from_row)
+
+    @strawberry.field(description="Visible to the user and to admins only; null for others.")
+    async def email(self, info: strawberry.Info[Context, None]) -> str | None:
+        viewer = await info.context.viewer()
+        if viewer is not None and (viewer.id == self.row.id or viewer.is_admin):
+            return self.row.email
+        return None
+
+    @strawberry.field(description="Every user is a CONTRIBUTOR; admins grant the other roles.")
+    async def roles(self, info: strawberry.Info[Context, None]) -> list[Role]:
+        granted = await info.context.loaders.roles_by_user_id.load(self.row.id)
+        return [Role.CONTRIBUTOR, *(role for role in Role if role.value in granted)]
+
+    @strawberry.field
+    async def skills(self, info: strawberry.Info[Context, None]) -> list[UserSkillType]:
+        rows = await info.context.loaders.user_skills_by_user_id.load(self.row.id)
+        return [UserSkillType.from_rows(user_skill, skill) for user_skill, skill in rows]
+
+    @strawberry.field
+    async def tasks_created(
+        self, info: strawberry.Info[Context, None], first: int, after: str | None = None
+    ) -> relay.Connection[TaskRef]:
+        return await _tasks(info, task_service.TaskFilter(creator_id=self.row.id), first, after)
+
+    @strawberry.field
+    async def tasks_assigned(
+        self, info: strawberry.Info[Context, None], first: int, after: str | None = None
+    ) -> relay.Connection[TaskRef]:
+        return await _tasks(info, task_service.TaskFilter(assignee_id=self.row.id), first, after)
+
+
+async def _tasks(
+    info: strawberry.Info[Context, None], task_filter: task_service.TaskFilter, first: int,
+    after: str | None,
+) -> relay.Connection[Any]:
+    from gotong_gql.task.types import TaskType
+
+    limit, offset = page_window(first, after)
+    rows = await task_service.list_tasks(
+        await info.context.session(), task_filter, task_service.TaskOrder(),
+        limit=limit, offset=offset,
+    )
+    return connection(rows, first, offset, TaskType.from_row)
