@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -47,14 +48,19 @@ class Context:
     _viewer: Viewer | None = None
     _viewer_loaded: bool = False
     loaders: Loaders = field(init=False)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.session)
+        self.loaders = Loaders(self.db)
 
-    async def session(self) -> AsyncSession:
-        if self._session is None:
-            self._session = self.services.session_factory()
-        return self._session
+    @asynccontextmanager
+    async def db(self) -> AsyncIterator[AsyncSession]:
+        """The request's session, one user at a time: resolvers run concurrently, and an
+        AsyncSession (one connection) must not."""
+        async with self._lock:
+            if self._session is None:
+                self._session = self.services.session_factory()
+            yield self._session
 
     async def close(self) -> None:
         if self._session is not None:
@@ -84,7 +90,8 @@ class Context:
             self._viewer_loaded = True
             user_id = self.user_id
             if user_id is not None:
-                loaded = await load_user_with_roles(await self.session(), user_id)
+                async with self.db() as session:
+                    loaded = await load_user_with_roles(session, user_id)
                 if loaded is not None:
                     self._viewer = Viewer(*loaded)
                     self.loaders.users_by_id.prime(user_id, loaded[0])
@@ -101,8 +108,8 @@ class Context:
     @asynccontextmanager
     async def unit_of_work(self, viewer: Viewer | None) -> AsyncIterator[UnitOfWork]:
         try:
-            async with unit_of_work(
-                await self.session(),
+            async with self.db() as session, unit_of_work(
+                session,
                 self.services.pubsub,
                 actor_id=viewer.id if viewer else None,
                 request_id=self.request_id,
@@ -110,6 +117,6 @@ class Context:
                 yield uow
         except BaseException:
             # A rollback expires every loaded row: later fields of this request load afresh.
-            self.loaders = Loaders(self.session)
+            self.loaders = Loaders(self.db)
             self._viewer, self._viewer_loaded = None, False
             raise

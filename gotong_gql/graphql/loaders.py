@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,28 +16,25 @@ from gotong_gql.skill.models import Skill, UserSkill
 from gotong_gql.task.models import Task, TaskSkill
 from gotong_gql.user.models import User, UserRole
 
-K = TypeVar("K")
-V = TypeVar("V")
+Db = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
-def _by_id(session_getter: Callable[[], Awaitable[AsyncSession]], model: Any):
+def _by_id(db: Db, model: Any):
     async def load(ids: Sequence[uuid.UUID]) -> list[Any]:
-        session = await session_getter()
-        rows = {row.id: row for row in await session.scalars(select(model).where(model.id.in_(ids)))}
+        async with db() as session:
+            rows = {
+                row.id: row for row in await session.scalars(select(model).where(model.id.in_(ids)))
+            }
         return [rows.get(key) for key in ids]
 
     return load
 
 
 class Loaders:
-    def __init__(self, session_getter: Callable[[], Awaitable[AsyncSession]]) -> None:
-        self._session = session_getter
-        self.users_by_id: DataLoader[uuid.UUID, User | None] = DataLoader(
-            _by_id(session_getter, User)
-        )
-        self.tasks_by_id: DataLoader[uuid.UUID, Task | None] = DataLoader(
-            _by_id(session_getter, Task)
-        )
+    def __init__(self, db: Db) -> None:
+        self._db = db
+        self.users_by_id: DataLoader[uuid.UUID, User | None] = DataLoader(_by_id(db, User))
+        self.tasks_by_id: DataLoader[uuid.UUID, Task | None] = DataLoader(_by_id(db, Task))
         self.skills_by_task_id: DataLoader[uuid.UUID, list[Skill]] = DataLoader(
             self._skills_by_task_id
         )
@@ -48,13 +46,13 @@ class Loaders:
         )
 
     async def _skills_by_task_id(self, task_ids: Sequence[uuid.UUID]) -> list[list[Skill]]:
-        session = await self._session()
-        rows = await session.execute(
-            select(TaskSkill.task_id, Skill)
-            .join(Skill, Skill.id == TaskSkill.skill_id)
-            .where(TaskSkill.task_id.in_(task_ids))
-            .order_by(Skill.name)
-        )
+        async with self._db() as session:
+            rows = await session.execute(
+                select(TaskSkill.task_id, Skill)
+                .join(Skill, Skill.id == TaskSkill.skill_id)
+                .where(TaskSkill.task_id.in_(task_ids))
+                .order_by(Skill.name)
+            )
         grouped: dict[uuid.UUID, list[Skill]] = defaultdict(list)
         for task_id, skill in rows:
             grouped[task_id].append(skill)
@@ -63,23 +61,23 @@ class Loaders:
     async def _user_skills_by_user_id(
         self, user_ids: Sequence[uuid.UUID]
     ) -> list[list[tuple[UserSkill, Skill]]]:
-        session = await self._session()
-        rows = await session.execute(
-            select(UserSkill, Skill)
-            .join(Skill, Skill.id == UserSkill.skill_id)
-            .where(UserSkill.user_id.in_(user_ids))
-            .order_by(UserSkill.proficiency.desc(), Skill.name)
-        )
+        async with self._db() as session:
+            rows = await session.execute(
+                select(UserSkill, Skill)
+                .join(Skill, Skill.id == UserSkill.skill_id)
+                .where(UserSkill.user_id.in_(user_ids))
+                .order_by(UserSkill.proficiency.desc(), Skill.name)
+            )
         grouped: dict[uuid.UUID, list[tuple[UserSkill, Skill]]] = defaultdict(list)
         for user_skill, skill in rows:
             grouped[user_skill.user_id].append((user_skill, skill))
         return [grouped[user_id] for user_id in user_ids]
 
     async def _roles_by_user_id(self, user_ids: Sequence[uuid.UUID]) -> list[frozenset[str]]:
-        session = await self._session()
-        rows = await session.execute(
-            select(UserRole.user_id, UserRole.role).where(UserRole.user_id.in_(user_ids))
-        )
+        async with self._db() as session:
+            rows = await session.execute(
+                select(UserRole.user_id, UserRole.role).where(UserRole.user_id.in_(user_ids))
+            )
         grouped: dict[uuid.UUID, set[str]] = defaultdict(set)
         for user_id, role in rows:
             grouped[user_id].add(role)

@@ -139,8 +139,8 @@ class TaskQueries:
             )
         except DomainError as exc:
             raise query_error(exc) from None
-        session = await info.context.session()
-        rows = list(await session.scalars(query.limit(limit).offset(offset)))
+        async with info.context.db() as session:
+            rows = list(await session.scalars(query.limit(limit).offset(offset)))
         return connection(rows, first, offset, TaskType.from_row)
 
 

@@ -136,9 +136,8 @@ class TaskType(relay.Node):
         self, info: strawberry.Info[Context, None], first: int, after: str | None = None
     ) -> relay.Connection[TaskAssignmentType]:
         limit, offset = page_window(first, after)
-        rows = await service.assignments_of(
-            await info.context.session(), self.row.id, limit=limit, offset=offset
-        )
+        async with info.context.db() as session:
+            rows = await service.assignments_of(session, self.row.id, limit=limit, offset=offset)
         return connection(rows, first, offset, TaskAssignmentType.from_row)
 
     @strawberry.field(description="The audit trail of this task, oldest first.")
@@ -146,9 +145,10 @@ class TaskType(relay.Node):
         self, info: strawberry.Info[Context, None], first: int, after: str | None = None
     ) -> relay.Connection[AuditEntryType]:
         limit, offset = page_window(first, after)
-        rows = await audit_service.entries_for(
-            await info.context.session(), "task", self.row.id, limit=limit, offset=offset
-        )
+        async with info.context.db() as session:
+            rows = await audit_service.entries_for(
+                session, "task", self.row.id, limit=limit, offset=offset
+            )
         return connection(rows, first, offset, AuditEntryType.from_row)
 
 

@@ -176,9 +176,8 @@ class AccountQueries:
             user_id = parse_global_id(id, "User", "id") if id is not None else None
         except DomainError:
             return None
-        user = await service.find_user(
-            await info.context.session(), user_id=user_id, username=username
-        )
+        async with info.context.db() as session:
+            user = await service.find_user(session, user_id=user_id, username=username)
         return UserType.from_row(user) if user else None
 
     @strawberry.field(permission_classes=[IsAuthenticated])
@@ -189,10 +188,10 @@ class AccountQueries:
         limit, offset = page_window(first, after)
         wanted = filter or UserFilterInput()
         try:
-            rows = await service.list_users(
-                await info.context.session(), search=wanted.search, skill=wanted.skill,
-                limit=limit, offset=offset,
-            )
+            async with info.context.db() as session:
+                rows = await service.list_users(
+                    session, search=wanted.search, skill=wanted.skill, limit=limit, offset=offset
+                )
         except DomainError as exc:
             raise query_error(exc) from None
         return connection(rows, first, offset, UserType.from_row)
@@ -202,9 +201,8 @@ class AccountQueries:
         self, info: Info, first: int, after: str | None = None, search: str | None = None
     ) -> relay.Connection[SkillType]:
         limit, offset = page_window(first, after)
-        rows = await skill_service.search_skills(
-            await info.context.session(), search, limit=limit, offset=offset
-        )
+        async with info.context.db() as session:
+            rows = await skill_service.search_skills(session, search, limit=limit, offset=offset)
         return connection(rows, first, offset, SkillType.from_row)
 
 
@@ -283,13 +281,13 @@ class AccountMutations:
         viewer = await context.require_viewer()
         try:
             async with context.unit_of_work(viewer) as uow:
-                user = await service.grant_role(
+                user, roles = await service.grant_role(
                     uow, viewer.roles, parse_global_id(input.user_id, "User", "userId"),
                     input.role.value,
                 )
         except DomainError as exc:
             return AccountRoleGrantPayload(user=None, errors=_errors(exc))
-        context.loaders.roles_by_user_id.clear(user.id)
+        context.loaders.roles_by_user_id.prime(user.id, roles, force=True)
         return AccountRoleGrantPayload(user=UserType.from_row(user), errors=[])
 
     @strawberry.mutation(permission_classes=[IsAuthenticated], description="Admins only.")
@@ -300,11 +298,11 @@ class AccountMutations:
         viewer = await context.require_viewer()
         try:
             async with context.unit_of_work(viewer) as uow:
-                user = await service.revoke_role(
+                user, roles = await service.revoke_role(
                     uow, viewer.roles, parse_global_id(input.user_id, "User", "userId"),
                     input.role.value,
                 )
         except DomainError as exc:
             return AccountRoleRevokePayload(user=None, errors=_errors(exc))
-        context.loaders.roles_by_user_id.clear(user.id)
+        context.loaders.roles_by_user_id.prime(user.id, roles, force=True)
         return AccountRoleRevokePayload(user=UserType.from_row(user), errors=[])

@@ -267,7 +267,7 @@ def _ensure_grantable(role: str) -> None:
 
 async def grant_role(
     uow: UnitOfWork, actor_roles: frozenset[str], user_id: uuid.UUID, role: str
-) -> User:
+) -> tuple[User, frozenset[str]]:
     _ensure_admin(actor_roles)
     _ensure_grantable(role)
     user = await uow.session.get(User, user_id)
@@ -281,12 +281,12 @@ async def grant_role(
             before={"roles": sorted(roles)}, after={"roles": sorted(roles | {role})},
         )
         await uow.session.flush()
-    return user
+    return user, roles | {role}
 
 
 async def revoke_role(
     uow: UnitOfWork, actor_roles: frozenset[str], user_id: uuid.UUID, role: str
-) -> User:
+) -> tuple[User, frozenset[str]]:
     _ensure_admin(actor_roles)
     _ensure_grantable(role)
     user = await uow.session.get(User, user_id)
@@ -307,7 +307,7 @@ async def revoke_role(
             uow, "user.role_revoke", "user", user_id,
             before={"roles": sorted(roles)}, after={"roles": sorted(roles - {role})},
         )
-    return user
+    return user, roles - {role}
 
 
 async def create_user(

@@ -98,8 +98,8 @@ async def _tasks(
     from gotong_gql.task.types import TaskType
 
     limit, offset = page_window(first, after)
-    rows = await task_service.list_tasks(
-        await info.context.session(), task_filter, task_service.TaskOrder(),
-        limit=limit, offset=offset,
-    )
+    async with info.context.db() as session:
+        rows = await task_service.list_tasks(
+            session, task_filter, task_service.TaskOrder(), limit=limit, offset=offset
+        )
     return connection(rows, first, offset, TaskType.from_row)

@@ -1,0 +1,176 @@
+"""Test fixtures: a real database (PostgreSQL or SQLite, by GOTONG_TEST_DB), the app over HTTP.
+
+`make test` runs the suite twice: GOTONG_TEST_DB=postgres and GOTONG_TEST_DB=sqlite. With CI=true
+an unreachable PostgreSQL fails the run instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import event, text
+
+from gotong_gql import migrate
+from gotong_gql.app import create_app
+from gotong_gql.models import metadata
+from gotong_gql.settings import Settings
+
+PG_ADMIN_DSN = os.environ.get("GOTONG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+JWT_SECRET = "test-secret-" + "x" * 40
+BACKEND = os.environ.get("GOTONG_TEST_DB", "sqlite")
+
+
+async def _pg_admin(sql: str) -> None:
+    connection = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+def _pg_reachable() -> bool:
+    try:
+        asyncio.run(_pg_admin("SELECT 1"))
+        return True
+    except (OSError, asyncpg.PostgresError):
+        return False
+
+
+@dataclass
+class Database:
+    backend: str
+    url: str
+
+
+def create_database(tmp_path: Path, backend: str = BACKEND) -> Database:
+    if backend == "postgres":
+        if not _pg_reachable():
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"PostgreSQL is required with CI=true and is unreachable: {PG_ADMIN_DSN}")
+            pytest.skip("PostgreSQL is not reachable")
+        name = f"gotong_test_{uuid.uuid4().hex[:12]}"
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+        return Database("postgres", f"{base}/{name}")
+    return Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'gotong.db'}")
+
+
+def drop_database(database: Database) -> None:
+    if database.backend == "postgres":
+        name = database.url.rsplit("/", 1)[1]
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    database = create_database(tmp_path_factory.mktemp("db"))
+    migrate.upgrade(database.url)
+    yield database
+    drop_database(database)
+
+
+@pytest.fixture
+def settings(database: Database, tmp_path: Path) -> Settings:
+    return Settings(
+        gotong_env="test",
+        database_url=database.url,
+        jwt_secret=JWT_SECRET,
+        var_dir=tmp_path / "var",
+    )
+
+
+class StatementCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self.active = False
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if self.active:
+            self.statements.append(statement)
+
+    def __enter__(self) -> StatementCounter:
+        self.statements.clear()
+        self.active = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.active = False
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@dataclass
+class Api:
+    """The app over real HTTP semantics (ASGI), with helpers for GraphQL calls."""
+
+    client: httpx.AsyncClient
+    app: Any
+    statements: StatementCounter
+
+    @property
+    def services(self) -> Any:
+        return self.app.state.services
+
+    async def post(self, query: str, variables: dict[str, Any] | None = None,
+                   token: str | None = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return await self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+
+    async def gql(self, query: str, variables: dict[str, Any] | None = None,
+                  token: str | None = None) -> dict[str, Any]:
+        response = await self.post(query, variables, token)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+    async def sql(self, statement: str, **params: Any) -> list[Any]:
+        async with self.services.engine.connect() as connection:
+            return list(await connection.execute(text(statement), params))
+
+    async def table_counts(self) -> dict[str, int]:
+        counts = {}
+        async with self.services.engine.connect() as connection:
+            for table in metadata.sorted_tables:
+                counts[table.name] = (
+                    await connection.execute(text(f"SELECT count(*) FROM {table.name}"))
+                ).scalar_one()
+        return counts
+
+
+async def truncate_all(engine: Any) -> None:
+    tables = [table.name for table in reversed(metadata.sorted_tables)]
+    async with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            await connection.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+        else:
+            for table in tables:
+                await connection.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[Api]:
+    app = create_app(settings)
+    counter = StatementCounter()
+    async with app.router.lifespan_context(app):
+        engine = app.state.services.engine
+        event.listen(engine.sync_engine, "before_cursor_execute", counter)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            try:
+                yield Api(client=client, app=app, statements=counter)
+            finally:
+                await truncate_all(engine)
