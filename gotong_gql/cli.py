@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from gotong_gql.settings import SettingsError, load_settings
+from gotong_gql.settings import load_settings
 
 app = typer.Typer(help="Gotong Royong GraphQL server.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
@@ -20,7 +20,7 @@ console = Console(stderr=True)
 def _settings():
     try:
         return load_settings()
-    except (SettingsError, ValueError) as exc:
+    except ValueError as exc:  # pydantic.ValidationError too
         console.print(f"[red]configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
 
@@ -83,8 +83,13 @@ def user_create(
     username: Annotated[str, typer.Option(help="3-50 letters, digits, . _ -")],
     email: Annotated[str, typer.Option(help="Login email.")],
     password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
-                          help="At least 8 characters (prompted when omitted).")
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="At least 8 characters (prompted when omitted).",
+        ),
     ],
     role: Annotated[
         list[str] | None, typer.Option("--role", help="organizer, verifier or admin; repeatable.")

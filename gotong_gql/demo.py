@@ -1,4 +1,4 @@
-"""Demo data for `make run` and `gotong-gql seed-demo`, made through the same services as the API."""
+"""Demo data for `make run` and `gotong-gql seed-demo`, made through the services of the API."""
 
 from __future__ import annotations
 
@@ -52,31 +52,64 @@ async def seed(settings: Settings, *, if_empty: bool, console: Console) -> bool:
 
 async def _seed(services: Services, session: AsyncSession, console: Console) -> None:
     async def step(actor: User | None, work: Callable[[UnitOfWork], Awaitable[Any]]) -> Any:
-        async with unit_of_work(session, services.pubsub, actor_id=actor.id if actor else None,
-                                request_id="seed-demo") as uow:
+        async with unit_of_work(
+            session, services.pubsub, actor_id=actor.id if actor else None, request_id="seed-demo"
+        ) as uow:
             return await work(uow)
 
     people: dict[str, User] = {}
     for name, roles in track(DEMO_USERS, description="users", console=console):
-        people[name] = await step(None, lambda uow, name=name, roles=roles: users.create_user(
-            uow, {"username": name, "email": f"{name}@example.org", "password": DEMO_PASSWORD},
-            roles,
-        ))
+        people[name] = await step(
+            None,
+            lambda uow, name=name, roles=roles: users.create_user(
+                uow,
+                {"username": name, "email": f"{name}@example.org", "password": DEMO_PASSWORD},
+                roles,
+            ),
+        )
     organizer, budi, dewi = people["siti"], people["budi"], people["dewi"]
-    await step(budi, lambda uow: users.update_profile(
-        uow, budi, {"bio": "Carpenter and river volunteer.", "location": "Yogyakarta",
-                    "skills": ["carpentry", "cleanup"]}))
-    await step(dewi, lambda uow: users.update_profile(
-        uow, dewi, {"bio": "Teacher.", "location": "Sleman", "skills": ["teaching", "accounting"]}))
+    await step(
+        budi,
+        lambda uow: users.update_profile(
+            uow,
+            budi,
+            {
+                "bio": "Carpenter and river volunteer.",
+                "location": "Yogyakarta",
+                "skills": ["carpentry", "cleanup"],
+            },
+        ),
+    )
+    await step(
+        dewi,
+        lambda uow: users.update_profile(
+            uow,
+            dewi,
+            {"bio": "Teacher.", "location": "Sleman", "skills": ["teaching", "accounting"]},
+        ),
+    )
 
     created: list[Task] = []
     for title, skills, lat, lon in track(DEMO_TASKS, description="tasks", console=console):
-        created.append(await step(organizer, lambda uow, t=title, s=skills, la=lat, lo=lon:
-            tasks.create_task(uow, frozenset({"organizer"}), {
-                "title": t, "description": f"{t}. Bring gloves and water.", "skills": s,
-                "latitude": la, "longitude": lo, "estimated_hours": 4,
-                "location": "Yogyakarta" if la else None, "difficulty": "intermediate",
-            })))
+        created.append(
+            await step(
+                organizer,
+                lambda uow, t=title, s=skills, la=lat, lo=lon: tasks.create_task(
+                    uow,
+                    frozenset({"organizer"}),
+                    {
+                        "title": t,
+                        "description": f"{t}. Bring gloves and water.",
+                        "skills": s,
+                        "latitude": la,
+                        "longitude": lo,
+                        "estimated_hours": 4,
+                        "location": "Yogyakarta" if la else None,
+                        "difficulty": "intermediate",
+                    },
+                ),
+            )
+        )
     open_task, assigned, in_progress, cancelled, completed = created
     del open_task  # stays open
     roles = frozenset({"organizer"})
@@ -93,14 +126,22 @@ async def _complete(uow: UnitOfWork, task_id: uuid.UUID) -> None:
     """A completed task with its contribution (the taskComplete mutation comes with issue 3)."""
     task = await uow.session.get(Task, task_id)
     assignment = await uow.session.scalar(
-        select(TaskAssignment).where(TaskAssignment.task_id == task_id,
-                                     TaskAssignment.status == "active"))
+        select(TaskAssignment).where(
+            TaskAssignment.task_id == task_id, TaskAssignment.status == "active"
+        )
+    )
     now = utcnow()
     task.status, task.completed_at, task.updated_at = "completed", now, now
     assignment.status, assignment.completed_at = "completed", now
-    uow.session.add(Contribution(user_id=task.assignee_id, task_id=task.id,
-                                 contribution_type="task_completion", title=task.title,
-                                 description="Done, photos attached."))
+    uow.session.add(
+        Contribution(
+            user_id=task.assignee_id,
+            task_id=task.id,
+            contribution_type="task_completion",
+            title=task.title,
+            description="Done, photos attached.",
+        )
+    )
 
 
 async def create_user_from_cli(
@@ -108,9 +149,10 @@ async def create_user_from_cli(
 ) -> uuid.UUID:
     services = Services.create(settings)
     try:
-        async with services.session_factory() as session, unit_of_work(
-            session, services.pubsub, actor_id=None, request_id="cli"
-        ) as uow:
+        async with (
+            services.session_factory() as session,
+            unit_of_work(session, services.pubsub, actor_id=None, request_id="cli") as uow,
+        ):
             user = await users.create_user(
                 uow, {"username": username, "email": email, "password": password}, roles
             )

@@ -43,9 +43,7 @@ def json_field(default_factory: Any = dict, *, name: str | None = None) -> Any:
     )
 
 
-def fk_field(
-    target: str, *, ondelete: str, nullable: bool = False, index: bool = True
-) -> Any:
+def fk_field(target: str, *, ondelete: str, nullable: bool = False, index: bool = True) -> Any:
     return Field(
         default=None, foreign_key=target, ondelete=ondelete, nullable=nullable, index=index
     )

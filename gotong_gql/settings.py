@@ -10,19 +10,15 @@ from __future__ import annotations
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 KNOWN_DEV_SECRETS = frozenset(
     {"secret", "changeme", "change-me", "dev", "development", "test", "password", "jwt-secret"}
 )
 MIN_SECRET_LENGTH = 32
-
-
-class SettingsError(ValueError):
-    """The configuration cannot be used; the message says which variable and why."""
 
 
 class Settings(BaseSettings):
@@ -55,7 +51,8 @@ class Settings(BaseSettings):
     refresh_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
 
     public_base_url: str = "http://127.0.0.1:8000"
-    cors_origins: list[str] = Field(default_factory=list)
+    # Comma-separated: `https://app.example,https://admin.example`.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     verification_quorum: int = Field(default=3, ge=1)
     vouch_min_reputation: float = 0.0
@@ -86,7 +83,7 @@ class Settings(BaseSettings):
                     _weak_secret_problems("MARKOV_WEBHOOK_SECRET", self.markov_webhook_secret)
                 )
         if problems:
-            raise SettingsError(
+            raise ValueError(
                 "GOTONG_ENV=production refuses this configuration:\n- " + "\n- ".join(problems)
             )
         return self

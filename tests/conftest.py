@@ -55,7 +55,9 @@ def create_database(tmp_path: Path, backend: str = BACKEND) -> Database:
     if backend == "postgres":
         if not _pg_reachable():
             if os.environ.get("CI") == "true":
-                pytest.fail(f"PostgreSQL is required with CI=true and is unreachable: {PG_ADMIN_DSN}")
+                pytest.fail(
+                    f"PostgreSQL is required with CI=true and is unreachable: {PG_ADMIN_DSN}"
+                )
             pytest.skip("PostgreSQL is not reachable")
         name = f"gotong_test_{uuid.uuid4().hex[:12]}"
         asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
@@ -122,15 +124,17 @@ class Api:
     def services(self) -> Any:
         return self.app.state.services
 
-    async def post(self, query: str, variables: dict[str, Any] | None = None,
-                   token: str | None = None) -> httpx.Response:
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return await self.client.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
         )
 
-    async def gql(self, query: str, variables: dict[str, Any] | None = None,
-                  token: str | None = None) -> dict[str, Any]:
+    async def gql(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
         response = await self.post(query, variables, token)
         assert response.status_code == 200, response.text
         body = response.json()

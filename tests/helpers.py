@@ -32,10 +32,13 @@ TASK_FIELDS = """
   id title description status difficulty location latitude longitude estimatedHours metadata
   creator { username } assignee { username } skills { name } completedAt
 """
-TASK_CREATE = """
+TASK_CREATE = (
+    """
 mutation($input: TaskCreateInput!) {
   taskCreate(input: $input) { task { %s } errors { field message code } }
-}""" % TASK_FIELDS
+}"""
+    % TASK_FIELDS
+)
 
 
 @dataclass
@@ -47,8 +50,10 @@ class Account:
 
 
 async def register(api: Any, username: str) -> Account:
-    data = await api.gql(REGISTER, {"input": {
-        "username": username, "email": f"{username}@example.org", "password": PASSWORD}})
+    data = await api.gql(
+        REGISTER,
+        {"input": {"username": username, "email": f"{username}@example.org", "password": PASSWORD}},
+    )
     assert data["accountRegister"]["errors"] == []
     return await login(api, username)
 
@@ -63,11 +68,13 @@ async def login(api: Any, username: str) -> Account:
 async def create_user(api: Any, username: str, roles: list[str]) -> Account:
     """A user with roles, made the way `gotong-gql user create --role` makes one."""
     services = api.services
-    async with services.session_factory() as session, unit_of_work(
-        session, services.pubsub, actor_id=None, request_id="test"
-    ) as uow:
+    async with (
+        services.session_factory() as session,
+        unit_of_work(session, services.pubsub, actor_id=None, request_id="test") as uow,
+    ):
         await users.create_user(
-            uow, {"username": username, "email": f"{username}@example.org", "password": PASSWORD},
+            uow,
+            {"username": username, "email": f"{username}@example.org", "password": PASSWORD},
             roles,
         )
     return await login(api, username)

@@ -27,8 +27,9 @@ mutation($input: AccountUpdateInput!) {
 
 
 async def test_register_login_and_me(api):
-    data = await api.gql(REGISTER, {"input": {
-        "username": "ayu", "email": "Ayu@Example.org", "password": PASSWORD}})
+    data = await api.gql(
+        REGISTER, {"input": {"username": "ayu", "email": "Ayu@Example.org", "password": PASSWORD}}
+    )
     payload = data["accountRegister"]
     assert payload["errors"] == []
     assert payload["user"]["username"] == "ayu"
@@ -37,8 +38,14 @@ async def test_register_login_and_me(api):
     account = await login(api, "ayu@example.org")  # login by email, case-insensitively stored
     me = (await api.gql(ME, token=account.token))["me"]
     assert me == {
-        "id": account.id, "username": "ayu", "email": "ayu@example.org",
-        "roles": ["CONTRIBUTOR"], "bio": None, "location": None, "avatarUrl": None, "skills": [],
+        "id": account.id,
+        "username": "ayu",
+        "email": "ayu@example.org",
+        "roles": ["CONTRIBUTOR"],
+        "bio": None,
+        "location": None,
+        "avatarUrl": None,
+        "skills": [],
     }
     (user_row,) = await api.sql("SELECT password_hash, markov_user_id FROM users")
     assert user_row.password_hash.startswith("$argon2id$")
@@ -62,8 +69,11 @@ async def test_register_refusals_write_nothing(api):
         ({"username": "ab", "email": "x@example.org"}, "INVALID_INPUT", "username"),
         ({"username": "has space", "email": "x@example.org"}, "INVALID_INPUT", "username"),
         ({"username": "fine", "email": "not-an-email"}, "INVALID_INPUT", "email"),
-        ({"username": "fine", "email": "x@example.org", "password": "short"},
-         "INVALID_INPUT", "password"),
+        (
+            {"username": "fine", "email": "x@example.org", "password": "short"},
+            "INVALID_INPUT",
+            "password",
+        ),
     ]
     for fields, code, field in cases:
         data = await api.gql(REGISTER, {"input": {"password": PASSWORD, **fields}})
@@ -110,7 +120,7 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(api):
 async def test_revoke_logs_out(api):
     account = await register(api, "ayu")
     second = await login(api, "ayu")
-    payload = (await api.gql(REVOKE, {"token": account.refresh_token, "all": False}))
+    payload = await api.gql(REVOKE, {"token": account.refresh_token, "all": False})
     assert payload["tokenRevoke"] == {"revoked": True, "errors": []}
     refused = (await api.gql(REFRESH, {"token": account.refresh_token}))["tokenRefresh"]
     assert refused["errors"] == [{"field": "refreshToken", "code": "TOKEN_REVOKED"}]
@@ -124,7 +134,7 @@ async def test_revoke_logs_out(api):
 
 
 def _forge(token: str, header: dict, claims_patch: dict | None = None, keep_sig=True) -> str:
-    head, body, sig = token.split(".")
+    _head, body, sig = token.split(".")
     enc = lambda obj: base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()  # noqa: E731
     claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     claims.update(claims_patch or {})
@@ -136,8 +146,7 @@ async def test_expired_tampered_and_wrong_type_tokens_are_refused(api, settings)
     codec = TokenCodec(settings)
     user_id = uuid.UUID(base64.b64decode(account.id).decode().split(":")[1])
     expired = codec.issue(user_id, "access", now=datetime.now(UTC) - timedelta(hours=1)).token
-    tampered = _forge(account.token, {"alg": "HS256", "typ": "JWT"},
-                      {"sub": str(uuid.uuid4())})
+    tampered = _forge(account.token, {"alg": "HS256", "typ": "JWT"}, {"sub": str(uuid.uuid4())})
     alg_none = _forge(account.token, {"alg": "none", "typ": "JWT"}, keep_sig=False)
     other_alg = _forge(account.token, {"alg": "HS512", "typ": "JWT"})
     cases = {
@@ -163,22 +172,34 @@ async def test_expired_refresh_token(api, settings):
     await register(api, "ayu")
     codec = TokenCodec(settings)
     (row,) = await api.sql("SELECT id FROM users")
-    old = codec.issue(uuid.UUID(str(row.id)), "refresh", family_id=uuid.uuid4(),
-                      now=datetime.now(UTC) - timedelta(days=8)).token
+    old = codec.issue(
+        uuid.UUID(str(row.id)),
+        "refresh",
+        family_id=uuid.uuid4(),
+        now=datetime.now(UTC) - timedelta(days=8),
+    ).token
     payload = (await api.gql(REFRESH, {"token": old}))["tokenRefresh"]
     assert payload["errors"] == [{"field": "refreshToken", "code": "TOKEN_EXPIRED"}]
 
 
 async def test_account_update_and_skill_slugs(api):
     account = await register(api, "ayu")
-    data = await api.gql(UPDATE, {"input": {
-        "bio": "River volunteer", "location": "Yogyakarta",
-        "avatarUrl": "https://example.org/a.png",
-        "skills": ["Web Development", "  python_3 ", "web development"],
-    }}, account.token)
+    data = await api.gql(
+        UPDATE,
+        {
+            "input": {
+                "bio": "River volunteer",
+                "location": "Yogyakarta",
+                "avatarUrl": "https://example.org/a.png",
+                "skills": ["Web Development", "  python_3 ", "web development"],
+            }
+        },
+        account.token,
+    )
     assert data["accountUpdate"] == {
         "user": {
-            "bio": "River volunteer", "location": "Yogyakarta",
+            "bio": "River volunteer",
+            "location": "Yogyakarta",
             "avatarUrl": "https://example.org/a.png",
             "skills": [
                 {"skill": {"name": "python-3"}, "proficiency": 0.0, "endorsementsCount": 0},
@@ -187,15 +208,19 @@ async def test_account_update_and_skill_slugs(api):
         },
         "errors": [],
     }
-    skills = await api.gql("{ skills(first: 10, search: \"WEB\") { edges { node { name } } } }",
-                           token=account.token)
+    skills = await api.gql(
+        '{ skills(first: 10, search: "WEB") { edges { node { name } } } }', token=account.token
+    )
     assert skills["skills"]["edges"] == [{"node": {"name": "web-development"}}]
 
     before = await api.table_counts()
     bad = await api.gql(UPDATE, {"input": {"bio": "x" * 501}}, account.token)
     assert bad["accountUpdate"]["errors"] == [
-        {"field": "bio", "message": "String should have at most 500 characters",
-         "code": "INVALID_INPUT"}
+        {
+            "field": "bio",
+            "message": "String should have at most 500 characters",
+            "code": "INVALID_INPUT",
+        }
     ]
     assert await api.table_counts() == before
     entries = await api.sql("SELECT action FROM audit_log ORDER BY at")
@@ -212,7 +237,9 @@ async def test_roles_are_granted_and_revoked_by_admins_only(api):
 
     granted = await api.gql(GRANT, {"userId": ayu.id, "role": "ORGANIZER"}, admin.token)
     assert granted["accountRoleGrant"] == {
-        "user": {"id": ayu.id, "roles": ["CONTRIBUTOR", "ORGANIZER"]}, "errors": []}
+        "user": {"id": ayu.id, "roles": ["CONTRIBUTOR", "ORGANIZER"]},
+        "errors": [],
+    }
     refused = await api.gql(GRANT, {"userId": ayu.id, "role": "CONTRIBUTOR"}, admin.token)
     assert refused["accountRoleGrant"]["errors"][0]["code"] == "INVALID_ROLE"
 

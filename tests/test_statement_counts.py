@@ -16,11 +16,16 @@ async def test_tasks_page_runs_at_most_four_statements(api):
     workers = [await register(api, f"worker{i}") for i in range(4)]
     for index in range(50):
         organizer = organizers[index % 3]
-        task = await create_task(api, organizer, title=f"task {index}",
-                                 skills=[f"skill-{index % 7}", f"skill-{index % 5}"])
+        task = await create_task(
+            api,
+            organizer,
+            title=f"task {index}",
+            skills=[f"skill-{index % 7}", f"skill-{index % 5}"],
+        )
         if index % 2:
-            result = await api.gql(ASSIGN, {"t": task["id"], "u": workers[index % 4].id},
-                                   organizer.token)
+            result = await api.gql(
+                ASSIGN, {"t": task["id"], "u": workers[index % 4].id}, organizer.token
+            )
             assert result["taskAssign"]["errors"] == []
 
     with api.statements as counter:

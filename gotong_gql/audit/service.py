@@ -64,4 +64,3 @@ async def entries_for(
         .offset(offset)
     )
     return list(result)
-

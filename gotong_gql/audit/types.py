@@ -11,7 +11,9 @@ from gotong_gql.graphql.context import Context
 from gotong_gql.user.types import UserType
 
 
-@strawberry.type(name="AuditEntry", description="One recorded change: who did what, before and after.")
+@strawberry.type(
+    name="AuditEntry", description="One recorded change: who did what, before and after."
+)
 class AuditEntryType:
     action: str
     entity: str
@@ -23,8 +25,15 @@ class AuditEntryType:
 
     @classmethod
     def from_row(cls, row: AuditLog) -> AuditEntryType:
-        return cls(action=row.action, entity=row.entity, before=row.before, after=row.after,
-                   at=row.at, request_id=row.request_id, row=row)
+        return cls(
+            action=row.action,
+            entity=row.entity,
+            before=row.before,
+            after=row.after,
+            at=row.at,
+            request_id=row.request_id,
+            row=row,
+        )
 
     @strawberry.field
     async def actor(self, info: strawberry.Info[Context, None]) -> UserType | None:

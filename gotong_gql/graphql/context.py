@@ -108,12 +108,15 @@ class Context:
     @asynccontextmanager
     async def unit_of_work(self, viewer: Viewer | None) -> AsyncIterator[UnitOfWork]:
         try:
-            async with self.db() as session, unit_of_work(
-                session,
-                self.services.pubsub,
-                actor_id=viewer.id if viewer else None,
-                request_id=self.request_id,
-            ) as uow:
+            async with (
+                self.db() as session,
+                unit_of_work(
+                    session,
+                    self.services.pubsub,
+                    actor_id=viewer.id if viewer else None,
+                    request_id=self.request_id,
+                ) as uow,
+            ):
                 yield uow
         except BaseException:
             # A rollback expires every loaded row: later fields of this request load afresh.

@@ -24,6 +24,7 @@ async def load_nodes(
             keys.append(None)
     wanted = [key for key in keys if key is not None]
     async with context.db() as session:
-        rows = {row.id: row for row in await session.scalars(
-            select(model).where(model.id.in_(wanted)))}
+        rows = {
+            row.id: row for row in await session.scalars(select(model).where(model.id.in_(wanted)))
+        }
     return [to_node(rows[key]) if key in rows else None for key in keys]

@@ -64,5 +64,7 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             context.services.tokens.decode(token, "access")
         except TokenError as exc:
-            raise ConnectionRejectionError({"code": "UNAUTHENTICATED", "message": str(exc)}) from None
+            raise ConnectionRejectionError(
+                {"code": "UNAUTHENTICATED", "message": str(exc)}
+            ) from None
         context.token = token

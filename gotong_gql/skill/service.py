@@ -37,7 +37,9 @@ def normalise_skill_names(names: Iterable[str], field: str = "skills") -> list[s
             raise DomainError("INVALID_INPUT", "skill name is empty", f"{field}.{index}")
         if len(slug) > MAX_SKILL_NAME:
             raise DomainError(
-                "INVALID_INPUT", f"skill name exceeds {MAX_SKILL_NAME} characters", f"{field}.{index}"
+                "INVALID_INPUT",
+                f"skill name exceeds {MAX_SKILL_NAME} characters",
+                f"{field}.{index}",
             )
         if slug not in slugs:
             slugs.append(slug)
@@ -58,9 +60,10 @@ async def ensure_skills(session: AsyncSession, slugs: list[str]) -> list[Skill]:
         .values([{"id": uuid.uuid4(), "name": slug, "created_at": now} for slug in slugs])
         .on_conflict_do_nothing(index_elements=["name"])
     )
-    rows = {skill.name: skill for skill in await session.scalars(
-        select(Skill).where(Skill.name.in_(slugs))
-    )}
+    rows = {
+        skill.name: skill
+        for skill in await session.scalars(select(Skill).where(Skill.name.in_(slugs)))
+    }
     return [rows[slug] for slug in slugs]
 
 

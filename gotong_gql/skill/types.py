@@ -19,8 +19,9 @@ class SkillType(relay.Node):
 
     @classmethod
     def from_row(cls, row: Skill) -> SkillType:
-        return cls(id=str(row.id), name=row.name, category=row.category,
-                   description=row.description)
+        return cls(
+            id=str(row.id), name=row.name, category=row.category, description=row.description
+        )
 
     @classmethod
     async def resolve_nodes(

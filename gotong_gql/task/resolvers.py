@@ -101,9 +101,11 @@ def _filter(value: TaskFilterInput | None) -> service.TaskFilter:
         statuses=[status.value for status in value.status] if value.status else None,
         skills=value.skills,
         creator_id=parse_global_id(value.creator_id, "User", "filter.creatorId")
-        if value.creator_id else None,
+        if value.creator_id
+        else None,
         assignee_id=parse_global_id(value.assignee_id, "User", "filter.assigneeId")
-        if value.assignee_id else None,
+        if value.assignee_id
+        else None,
         near=near,
         search=value.search,
     )
@@ -134,8 +136,9 @@ class TaskQueries:
         try:
             query = service.task_query(
                 _filter(filter),
-                service.TaskOrder(field=order.field.value,
-                                  descending=order.direction.value == "desc"),
+                service.TaskOrder(
+                    field=order.field.value, descending=order.direction.value == "desc"
+                ),
             )
         except DomainError as exc:
             raise query_error(exc) from None
@@ -149,7 +152,8 @@ class TaskMutations:
     @strawberry.mutation(permission_classes=[IsAuthenticated], description="Organizers only.")
     async def task_create(self, info: Info, input: TaskCreateInput) -> TaskCreatePayload:
         return await _mutate(
-            info, TaskCreatePayload,
+            info,
+            TaskCreatePayload,
             lambda uow, viewer: service.create_task(uow, viewer.roles, input_data(input)),
         )
 
@@ -162,36 +166,44 @@ class TaskMutations:
 
         return await _mutate(info, TaskUpdatePayload, work)
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated],
-                         description="The creator assigns (or reassigns) an open task.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="The creator assigns (or reassigns) an open task.",
+    )
     async def task_assign(self, info: Info, input: TaskAssignInput) -> TaskAssignPayload:
         async def work(uow: UnitOfWork, viewer: Viewer) -> Task:
             return await service.assign_task(
-                uow, viewer.roles, _task_id(input.task_id),
+                uow,
+                viewer.roles,
+                _task_id(input.task_id),
                 parse_global_id(input.assignee_id, "User", "assigneeId"),
             )
 
         return await _mutate(info, TaskAssignPayload, work)
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated],
-                         description="A contributor takes an open task.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated], description="A contributor takes an open task."
+    )
     async def task_claim(self, info: Info, input: TaskIdInput) -> TaskClaimPayload:
         return await _mutate(
-            info, TaskClaimPayload,
+            info,
+            TaskClaimPayload,
             lambda uow, viewer: service.claim_task(uow, _task_id(input.task_id)),
         )
 
     @strawberry.mutation(permission_classes=[IsAuthenticated], description="The assignee only.")
     async def task_start(self, info: Info, input: TaskIdInput) -> TaskStartPayload:
         return await _mutate(
-            info, TaskStartPayload,
+            info,
+            TaskStartPayload,
             lambda uow, viewer: service.start_task(uow, _task_id(input.task_id)),
         )
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])
     async def task_cancel(self, info: Info, input: TaskCancelInput) -> TaskCancelPayload:
         return await _mutate(
-            info, TaskCancelPayload,
+            info,
+            TaskCancelPayload,
             lambda uow, viewer: service.cancel_task(
                 uow, viewer.roles, _task_id(input.task_id), input.reason
             ),

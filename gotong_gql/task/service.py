@@ -11,7 +11,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,8 +35,17 @@ MAX_TASK_SKILLS = 10
 MAX_METADATA_KEYS = 50
 EARTH_RADIUS_KM = 6371.0088
 TASK_FIELDS = (
-    "title", "description", "status", "difficulty", "location", "latitude", "longitude",
-    "estimated_hours", "metadata_", "assignee_id", "completed_at",
+    "title",
+    "description",
+    "status",
+    "difficulty",
+    "location",
+    "latitude",
+    "longitude",
+    "estimated_hours",
+    "metadata_",
+    "assignee_id",
+    "completed_at",
 )
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -219,8 +235,9 @@ async def _open_assignment(uow: UnitOfWork, task: Task, user_id: uuid.UUID) -> N
         # The partial unique index allows one active row per task: close before opening.
         await uow.session.flush()
     uow.session.add(
-        TaskAssignment(task_id=task.id, user_id=user_id, assigned_by_id=uow.actor_id,
-                       assigned_at=now)
+        TaskAssignment(
+            task_id=task.id, user_id=user_id, assigned_by_id=uow.actor_id, assigned_at=now
+        )
     )
     task.assignee_id = user_id
     task.status = "assigned"
@@ -236,12 +253,14 @@ async def assign_task(
     if await uow.session.get(User, assignee_id) is None:
         raise not_found("assignee", "assigneeId")
     if task.assignee_id == assignee_id:
-        raise DomainError("INVALID_TRANSITION", "the task is already assigned to this user",
-                          "assigneeId")
+        raise DomainError(
+            "INVALID_TRANSITION", "the task is already assigned to this user", "assigneeId"
+        )
     before = snapshot(task, TASK_FIELDS)
     await _open_assignment(uow, task, assignee_id)
-    await record(uow, "task.assign", "task", task.id, before=before,
-                 after=snapshot(task, TASK_FIELDS))
+    await record(
+        uow, "task.assign", "task", task.id, before=before, after=snapshot(task, TASK_FIELDS)
+    )
     await uow.session.flush()
     _event(uow, "ASSIGNED", task)
     return task
@@ -252,8 +271,9 @@ async def claim_task(uow: UnitOfWork, task_id: uuid.UUID) -> Task:
     _ensure_status(task, ("open",), "claim")
     before = snapshot(task, TASK_FIELDS)
     await _open_assignment(uow, task, uow.actor_id)
-    await record(uow, "task.claim", "task", task.id, before=before,
-                 after=snapshot(task, TASK_FIELDS))
+    await record(
+        uow, "task.claim", "task", task.id, before=before, after=snapshot(task, TASK_FIELDS)
+    )
     await uow.session.flush()
     _event(uow, "ASSIGNED", task)
     return task
@@ -267,8 +287,9 @@ async def start_task(uow: UnitOfWork, task_id: uuid.UUID) -> Task:
     before = snapshot(task, TASK_FIELDS)
     task.status = "in_progress"
     task.updated_at = utcnow()
-    await record(uow, "task.start", "task", task.id, before=before,
-                 after=snapshot(task, TASK_FIELDS))
+    await record(
+        uow, "task.start", "task", task.id, before=before, after=snapshot(task, TASK_FIELDS)
+    )
     await uow.session.flush()
     _event(uow, "STARTED", task)
     return task
@@ -346,9 +367,7 @@ def task_query(task_filter: TaskFilter, order: TaskOrder) -> Select[tuple[Task]]
     if task_filter.skills:
         slugs = normalise_skill_names(task_filter.skills, field="filter.skills")
         conditions.append(
-            Task.id.in_(
-                select(TaskSkill.task_id).join(Skill).where(Skill.name.in_(slugs))
-            )
+            Task.id.in_(select(TaskSkill.task_id).join(Skill).where(Skill.name.in_(slugs)))
         )
     if task_filter.search:
         needle = task_filter.search.strip().lower()
@@ -364,8 +383,9 @@ def task_query(task_filter: TaskFilter, order: TaskOrder) -> Select[tuple[Task]]
         query = query.where(and_(*conditions))
     if order.field == "distance":
         if task_filter.near is None:
-            raise DomainError("INVALID_INPUT", "ordering by distance needs the near filter",
-                              "orderBy.field")
+            raise DomainError(
+                "INVALID_INPUT", "ordering by distance needs the near filter", "orderBy.field"
+            )
         column: Any = distance_km(task_filter.near.latitude, task_filter.near.longitude)
     else:
         column = ORDER_COLUMNS[order.field]
@@ -391,4 +411,3 @@ async def assignments_of(
         .offset(offset)
     )
     return list(rows)
-

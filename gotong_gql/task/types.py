@@ -60,8 +60,12 @@ class TaskAssignmentType:
 
     @classmethod
     def from_row(cls, row: TaskAssignment) -> TaskAssignmentType:
-        return cls(status=AssignmentStatus(row.status), assigned_at=row.assigned_at,
-                   completed_at=row.completed_at, row=row)
+        return cls(
+            status=AssignmentStatus(row.status),
+            assigned_at=row.assigned_at,
+            completed_at=row.completed_at,
+            row=row,
+        )
 
     @strawberry.field
     async def user(self, info: strawberry.Info[Context, None]) -> UserType:
@@ -195,7 +199,8 @@ class TaskCreateInput:
     longitude: float | None = strawberry.UNSET
     estimated_hours: float | None = strawberry.UNSET
     skills: list[str] | None = strawberry.field(
-        default=strawberry.UNSET, description="Skill names; normalised to slugs, created on first use."
+        default=strawberry.UNSET,
+        description="Skill names; normalised to slugs, created on first use.",
     )
     metadata: JSON | None = strawberry.UNSET
 
@@ -247,7 +252,9 @@ class NearInput:
 @strawberry.input
 class TaskFilterInput:
     status: list[TaskStatus] | None = None
-    skills: list[str] | None = strawberry.field(default=None, description="Tasks with any of these.")
+    skills: list[str] | None = strawberry.field(
+        default=None, description="Tasks with any of these."
+    )
     creator_id: strawberry.ID | None = None
     assignee_id: strawberry.ID | None = None
     near: NearInput | None = None

@@ -44,9 +44,7 @@ class UserRole(SQLModel, table=True):
     __tablename__ = "user_roles"
     __table_args__ = (check(in_list("role", GRANTABLE_ROLES), "role"),)
 
-    user_id: uuid.UUID = Field(
-        foreign_key="users.id", ondelete="CASCADE", primary_key=True
-    )
+    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE", primary_key=True)
     role: str = Field(max_length=20, primary_key=True)
     granted_by_id: uuid.UUID | None = fk_field("users.id", ondelete="SET NULL", nullable=True)
     granted_at: datetime = created_at_field()

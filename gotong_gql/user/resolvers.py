@@ -182,7 +182,10 @@ class AccountQueries:
 
     @strawberry.field(permission_classes=[IsAuthenticated])
     async def users(
-        self, info: Info, first: int, after: str | None = None,
+        self,
+        info: Info,
+        first: int,
+        after: str | None = None,
         filter: UserFilterInput | None = None,
     ) -> relay.Connection[UserType]:
         limit, offset = page_window(first, after)
@@ -255,7 +258,9 @@ class AccountMutations:
         try:
             async with context.unit_of_work(None) as uow:
                 await service.revoke_refresh_token(
-                    uow, context.services.tokens, input.refresh_token,
+                    uow,
+                    context.services.tokens,
+                    input.refresh_token,
                     all_sessions=input.all_sessions,
                 )
         except DomainError as exc:
@@ -282,7 +287,9 @@ class AccountMutations:
         try:
             async with context.unit_of_work(viewer) as uow:
                 user, roles = await service.grant_role(
-                    uow, viewer.roles, parse_global_id(input.user_id, "User", "userId"),
+                    uow,
+                    viewer.roles,
+                    parse_global_id(input.user_id, "User", "userId"),
                     input.role.value,
                 )
         except DomainError as exc:
@@ -299,7 +306,9 @@ class AccountMutations:
         try:
             async with context.unit_of_work(viewer) as uow:
                 user, roles = await service.revoke_role(
-                    uow, viewer.roles, parse_global_id(input.user_id, "User", "userId"),
+                    uow,
+                    viewer.roles,
+                    parse_global_id(input.user_id, "User", "userId"),
                     input.role.value,
                 )
         except DomainError as exc:

@@ -26,8 +26,10 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PROFILE_FIELDS = ("username", "bio", "location", "avatar_url")
 
 Username = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=50,
-                           pattern=r"^[A-Za-z0-9_.-]+$")
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$"
+    ),
 ]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
 
@@ -51,9 +53,13 @@ class ProfileData(BaseModel):
 
     bio: Annotated[str, StringConstraints(max_length=500)] | None = None
     location: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
-    avatar_url: Annotated[
-        str, StringConstraints(strip_whitespace=True, max_length=2048, pattern=r"^https?://\S+$")
-    ] | None = None
+    avatar_url: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, max_length=2048, pattern=r"^https?://\S+$"),
+        ]
+        | None
+    ) = None
     skills: list[str] | None = None
 
     @field_validator("skills")
@@ -75,7 +81,8 @@ class RefreshTokenReused(DomainError):
 
     def __init__(self, family_id: uuid.UUID) -> None:
         super().__init__(
-            "TOKEN_REUSED", "refresh token was already used; every session of it is revoked",
+            "TOKEN_REUSED",
+            "refresh token was already used; every session of it is revoked",
             "refreshToken",
         )
         self.family_id = family_id
@@ -204,7 +211,8 @@ async def revoke_refresh_token(
     """Logout: the token's family, or every session of its user."""
     row = await _refresh_row(uow, codec, token)
     condition = (
-        RefreshToken.user_id == row.user_id if all_sessions
+        RefreshToken.user_id == row.user_id
+        if all_sessions
         else RefreshToken.family_id == row.family_id
     )
     await uow.session.execute(
@@ -247,9 +255,7 @@ async def _replace_skills(session: AsyncSession, user_id: uuid.UUID, names: list
     existing = set(
         await session.scalars(select(UserSkill.skill_id).where(UserSkill.user_id == user_id))
     )
-    session.add_all(
-        UserSkill(user_id=user_id, skill_id=skill_id) for skill_id in wanted - existing
-    )
+    session.add_all(UserSkill(user_id=user_id, skill_id=skill_id) for skill_id in wanted - existing)
     return sorted(skill.name for skill in skills)
 
 
@@ -277,8 +283,12 @@ async def grant_role(
     if role not in roles:
         uow.session.add(UserRole(user_id=user_id, role=role, granted_by_id=uow.actor_id))
         await record(
-            uow, "user.role_grant", "user", user_id,
-            before={"roles": sorted(roles)}, after={"roles": sorted(roles | {role})},
+            uow,
+            "user.role_grant",
+            "user",
+            user_id,
+            before={"roles": sorted(roles)},
+            after={"roles": sorted(roles | {role})},
         )
         await uow.session.flush()
     return user, roles | {role}
@@ -304,23 +314,31 @@ async def revoke_role(
             delete(UserRole).where(UserRole.user_id == user_id, UserRole.role == role)
         )
         await record(
-            uow, "user.role_revoke", "user", user_id,
-            before={"roles": sorted(roles)}, after={"roles": sorted(roles - {role})},
+            uow,
+            "user.role_revoke",
+            "user",
+            user_id,
+            before={"roles": sorted(roles)},
+            after={"roles": sorted(roles - {role})},
         )
     return user, roles - {role}
 
 
-async def create_user(
-    uow: UnitOfWork, raw: dict[str, object], roles: list[str]
-) -> User:
+async def create_user(uow: UnitOfWork, raw: dict[str, object], roles: list[str]) -> User:
     """For the CLI (`gotong-gql user create`) and the demo seed: a user with roles at once."""
     for role in roles:
         _ensure_grantable(role)
     user = await register(uow, raw)
     if roles:
         uow.session.add_all(UserRole(user_id=user.id, role=role) for role in set(roles))
-        await record(uow, "user.role_grant", "user", user.id, before={"roles": []},
-                     after={"roles": sorted(set(roles))})
+        await record(
+            uow,
+            "user.role_grant",
+            "user",
+            user.id,
+            before={"roles": []},
+            after={"roles": sorted(set(roles))},
+        )
         await uow.session.flush()
     return user
 

@@ -92,7 +92,9 @@ class UserType(relay.Node):
 
 
 async def _tasks(
-    info: strawberry.Info[Context, None], task_filter: task_service.TaskFilter, first: int,
+    info: strawberry.Info[Context, None],
+    task_filter: task_service.TaskFilter,
+    first: int,
     after: str | None,
 ) -> relay.Connection[Any]:
     from gotong_gql.task.types import TaskType

@@ -1,0 +1,145 @@
+"""The way a developer meets it: migrate, seed, serve; GraphiQL, login, `me`, a subscription."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+import websockets
+
+from tests.conftest import JWT_SECRET, create_database, drop_database
+from tests.e2e.server import cli, serve
+
+pytestmark = pytest.mark.slow
+
+LOGIN = """mutation($l: String!, $p: String!) { tokenCreate(input: {login: $l, password: $p})
+  { accessToken errors { code } } }"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("server")
+    database = create_database(tmp)
+    env = {
+        "DATABASE_URL": database.url,
+        "JWT_SECRET": JWT_SECRET,
+        "VAR_DIR": str(tmp / "var"),
+        "GOTONG_ENV": "development",
+    }
+    for command in (["migrate"], ["seed-demo", "--if-empty"]):
+        result = cli(*command, env=env)
+        assert result.returncode == 0, result.stderr
+    try:
+        with serve(env, tmp / "server.log") as base:
+            yield base
+    finally:
+        drop_database(database)
+
+
+def _gql(base: str, query: str, variables=None, token=None) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = httpx.post(
+        f"{base}/graphql",
+        json={"query": query, "variables": variables or {}},
+        headers=headers,
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def _token(base: str, login: str) -> str:
+    payload = _gql(base, LOGIN, {"l": login, "p": "gotong-demo-password"})["tokenCreate"]
+    assert payload["errors"] == []
+    return payload["accessToken"]
+
+
+def test_graphiql_login_and_me(server):
+    page = httpx.get(f"{server}/graphql", headers={"Accept": "text/html"}, timeout=10)
+    assert page.status_code == 200
+    assert "graphiql" in page.text.lower()
+    token = _token(server, "siti@example.org")
+    me = _gql(server, "{ me { username roles } }", token=token)["me"]
+    assert me == {"username": "siti", "roles": ["CONTRIBUTOR", "ORGANIZER"]}
+    tasks = _gql(server, "{ tasks(first: 10) { edges { node { status } } } }", token=token)
+    assert sorted(edge["node"]["status"] for edge in tasks["tasks"]["edges"]) == [
+        "ASSIGNED",
+        "CANCELLED",
+        "COMPLETED",
+        "IN_PROGRESS",
+        "OPEN",
+    ]
+
+
+async def _subscribe(url: str, token: str | None, query: str, variables: dict):
+    ws = await websockets.connect(url, subprotocols=["graphql-transport-ws"])
+    await ws.send(
+        json.dumps(
+            {
+                "type": "connection_init",
+                "payload": {"authorization": f"Bearer {token}"} if token else {},
+            }
+        )
+    )
+    return ws
+
+
+async def test_task_updated_subscription(server):
+    siti = _token(server, "siti")
+    budi_id = _gql(server, '{ user(username: "budi") { id } }', token=siti)["user"]["id"]
+    task = _gql(
+        server, 'mutation { taskCreate(input: {title: "Live one"}) { task { id } } }', token=siti
+    )["taskCreate"]["task"]
+    url = server.replace("http", "ws") + "/graphql"
+    ws = await _subscribe(url, siti, "", {})
+    try:
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {
+                        "query": "subscription($id: ID!) { taskUpdated(taskId: $id)"
+                        " { type task { status assignee { username } } } }",
+                        "variables": {"id": task["id"]},
+                    },
+                }
+            )
+        )
+        await asyncio.sleep(0.3)  # the subscription is registered before the change
+        await asyncio.to_thread(
+            _gql,
+            server,
+            "mutation($t: ID!, $u: ID!) { taskAssign(input: {taskId: $t,"
+            " assigneeId: $u}) { errors { code } } }",
+            {"t": task["id"], "u": budi_id},
+            siti,
+        )
+        message = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+        assert message == {
+            "id": "1",
+            "type": "next",
+            "payload": {
+                "data": {
+                    "taskUpdated": {
+                        "type": "ASSIGNED",
+                        "task": {"status": "ASSIGNED", "assignee": {"username": "budi"}},
+                    }
+                }
+            },
+        }
+    finally:
+        await ws.close()
+
+
+async def test_websocket_with_a_bad_token_is_closed_4403(server):
+    url = server.replace("http", "ws") + "/graphql"
+    ws = await _subscribe(url, "not-a-token", "", {})
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await asyncio.wait_for(ws.recv(), timeout=10)
+    assert closed.value.rcvd.code == 4403

@@ -1,0 +1,35 @@
+from pathlib import Path
+
+from gotong_gql.graphql.schema import schema
+
+SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schema.graphql"
+
+
+def test_committed_schema_is_current():
+    assert SCHEMA_FILE.read_text() == schema.as_str() + "\n", (
+        "schema.graphql is stale: run `gotong-gql export-schema > schema.graphql`"
+    )
+
+
+def test_contract_names_exist():
+    sdl = schema.as_str()
+    for name in (
+        "accountRegister",
+        "accountUpdate",
+        "tokenCreate",
+        "tokenRefresh",
+        "tokenRevoke",
+        "accountRoleGrant",
+        "accountRoleRevoke",
+        "taskCreate",
+        "taskUpdate",
+        "taskAssign",
+        "taskClaim",
+        "taskStart",
+        "taskCancel",
+        "taskUpdated",
+        "taskEvents",
+        "interface Node",
+        "type PageInfo",
+    ):
+        assert name in sdl, name
