@@ -110,8 +110,7 @@ async def _seed(services: Services, session: AsyncSession, console: Console) -> 
                 ),
             )
         )
-    open_task, assigned, in_progress, cancelled, completed = created
-    del open_task  # stays open
+    assigned, in_progress, cancelled, completed = created[1:]  # created[0] stays open
     roles = frozenset({"organizer"})
     await step(organizer, lambda uow: tasks.assign_task(uow, roles, assigned.id, budi.id))
     await step(dewi, lambda uow: tasks.claim_task(uow, in_progress.id))

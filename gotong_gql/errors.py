@@ -45,12 +45,6 @@ class DomainError(Exception):
         return self.errors[0].field
 
 
-class AuthenticationError(Exception):
-    """No valid credentials: reported at the top level with `extensions.code`."""
-
-    code = "UNAUTHENTICATED"
-
-
 def not_found(entity: str, field: str | None = "id") -> DomainError:
     return DomainError("NOT_FOUND", f"{entity} not found", field)
 

@@ -7,7 +7,6 @@ from typing import Any
 from strawberry.permission import BasePermission
 
 from gotong_gql.graphql.context import Context
-from gotong_gql.graphql.errors import ApiError
 
 
 class IsAuthenticated(BasePermission):
@@ -17,15 +16,4 @@ class IsAuthenticated(BasePermission):
     def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
         context: Context = info.context
         context.require_user_id()  # raises with the precise reason (expired, invalid, missing)
-        return True
-
-
-class IsAdmin(BasePermission):
-    message = "admins only"
-    error_extensions = {"code": "FORBIDDEN"}
-
-    async def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
-        viewer = await info.context.require_viewer()
-        if not viewer.is_admin:
-            raise ApiError("FORBIDDEN", self.message)
         return True

@@ -19,7 +19,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gotong_gql.audit.service import record, snapshot
@@ -155,10 +155,7 @@ def _ensure_manager(task: Task, actor_id: uuid.UUID, roles: frozenset[str], acti
 
 async def _set_skills(session: AsyncSession, task: Task, names: list[str]) -> list[str]:
     skills = await ensure_skills(session, normalise_skill_names(names))
-    existing = await session.scalars(select(TaskSkill).where(TaskSkill.task_id == task.id))
-    for link in existing:
-        await session.delete(link)
-    await session.flush()
+    await session.execute(delete(TaskSkill).where(TaskSkill.task_id == task.id))
     session.add_all(TaskSkill(task_id=task.id, skill_id=skill.id) for skill in skills)
     return [skill.name for skill in skills]
 
@@ -205,7 +202,7 @@ async def update_task(
     before = snapshot(task, TASK_FIELDS)
     for name in data.model_fields_set - {"skills", "metadata"}:
         value = getattr(data, name)
-        if name in ("title",) and value is None:
+        if name == "title" and value is None:
             raise DomainError("INVALID_INPUT", "title cannot be null", "title")
         setattr(task, name, "" if name == "description" and value is None else value)
     if "metadata" in data.model_fields_set:
