@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import uuid
@@ -20,6 +21,7 @@ from gotong_gql import migrate
 from gotong_gql.graphql.view import GraphQLView
 from gotong_gql.services import Services
 from gotong_gql.settings import Settings, load_settings
+from gotong_gql.webhook.service import sweep_forever
 
 log = logging.getLogger(__name__)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -78,12 +80,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.services = Services.create(settings)
+        services = Services.create(settings)
+        app.state.services = services
         app.state.migration_head = migrate.head_revision()
+        # Embedded mode: no worker process, so this process sweeps the outbox itself.
+        sweeper = None if settings.redis_url else asyncio.create_task(sweep_forever(services))
         try:
             yield
         finally:
-            await app.state.services.close()
+            if sweeper is not None:
+                sweeper.cancel()
+                await asyncio.gather(sweeper, return_exceptions=True)
+            await services.close()
 
     graphql = GraphQLView(
         lambda request: request.app.state.services,

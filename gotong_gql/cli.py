@@ -14,6 +14,8 @@ from gotong_gql.settings import load_settings
 app = typer.Typer(help="Gotong Royong GraphQL server.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+webhooks_app = typer.Typer(help="Operate the webhook outbox.", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
 console = Console(stderr=True)
 
 
@@ -108,3 +110,73 @@ def user_create(
             console.print(f"[red]{error.code}[/red] {error.field or ''}: {error.message}")
         raise typer.Exit(1) from None
     console.print(f"created user {username} ({user_id}) with roles: {', '.join(roles) or 'none'}")
+
+
+@app.command()
+def worker(
+    processes: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
+    threads: Annotated[int, typer.Option(help="Threads per process.", min=1)] = 4,
+) -> None:
+    """Run background jobs (webhook delivery, ...) and the outbox sweeper; needs REDIS_URL."""
+    import logging
+    import multiprocessing
+
+    from gotong_gql import worker as jobs_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = _settings()
+    if processes == 1:
+        jobs_worker.run(settings, threads)
+        return
+    children = [
+        multiprocessing.Process(target=jobs_worker.run, args=(settings, threads))
+        for _ in range(processes)
+    ]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join()
+
+
+@webhooks_app.command("replay")
+def webhooks_replay(
+    event_ids: Annotated[list[str] | None, typer.Argument(help="Event ids (evt_...).")] = None,
+    all_failed: Annotated[
+        bool, typer.Option("--all-failed", help="Replay every dead letter.")
+    ] = False,
+) -> None:
+    """Send dead letters again, with their original event_id and bytes."""
+    from gotong_gql.webhook.operations import replay_from_cli
+
+    if not event_ids and not all_failed:
+        console.print("name event ids, or pass --all-failed")
+        raise typer.Exit(2)
+    replayed, refused = asyncio.run(
+        replay_from_cli(_settings(), event_ids or [], all_failed=all_failed, console=console)
+    )
+    for event_id, reason in refused:
+        console.print(f"[yellow]{event_id}[/yellow]: {reason}")
+    console.print(f"{replayed} event(s) queued for delivery")
+    if refused:
+        raise typer.Exit(1)
+
+
+@app.command("markov-stub")
+def markov_stub(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8900,
+) -> None:
+    """A local stand-in for the Markov Engine (verifies, deduplicates, serves reputation)."""
+    from gotong_gql import markov_stub as stub
+
+    settings = _settings()
+    secret = settings.markov_webhook_secret
+    previous = settings.markov_webhook_secret_previous
+    token = settings.markov_api_token
+    stub.serve(
+        host,
+        port,
+        secret.get_secret_value() if secret else "dev-markov-secret",
+        previous.get_secret_value() if previous else None,
+        token.get_secret_value() if token else None,
+    )

@@ -11,12 +11,11 @@ from rich.progress import track
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gotong_gql.contribution.models import Contribution
-from gotong_gql.db import utcnow
+from gotong_gql.contribution import service as contributions
 from gotong_gql.services import Services
 from gotong_gql.settings import Settings
 from gotong_gql.task import service as tasks
-from gotong_gql.task.models import Task, TaskAssignment
+from gotong_gql.task.models import Task
 from gotong_gql.uow import UnitOfWork, unit_of_work
 from gotong_gql.user import service as users
 from gotong_gql.user.models import User
@@ -53,7 +52,7 @@ async def seed(settings: Settings, *, if_empty: bool, console: Console) -> bool:
 async def _seed(services: Services, session: AsyncSession, console: Console) -> None:
     async def step(actor: User | None, work: Callable[[UnitOfWork], Awaitable[Any]]) -> Any:
         async with unit_of_work(
-            session, services.pubsub, actor_id=actor.id if actor else None, request_id="seed-demo"
+            session, services, actor_id=actor.id if actor else None, request_id="seed-demo"
         ) as uow:
             return await work(uow)
 
@@ -118,28 +117,23 @@ async def _seed(services: Services, session: AsyncSession, console: Console) -> 
     await step(organizer, lambda uow: tasks.cancel_task(uow, roles, cancelled.id, "rainy season"))
     await step(organizer, lambda uow: tasks.assign_task(uow, roles, completed.id, budi.id))
     await step(budi, lambda uow: tasks.start_task(uow, completed.id))
-    await step(budi, lambda uow: _complete(uow, completed.id))
-
-
-async def _complete(uow: UnitOfWork, task_id: uuid.UUID) -> None:
-    """A completed task with its contribution (the taskComplete mutation comes with issue 3)."""
-    task = await uow.session.get(Task, task_id)
-    assignment = await uow.session.scalar(
-        select(TaskAssignment).where(
-            TaskAssignment.task_id == task_id, TaskAssignment.status == "active"
-        )
+    await step(
+        budi,
+        lambda uow: contributions.complete_task(
+            uow, budi, completed.id, {"description": "Gauge installed and calibrated."}
+        ),
     )
-    now = utcnow()
-    task.status, task.completed_at, task.updated_at = "completed", now, now
-    assignment.status, assignment.completed_at = "completed", now
-    uow.session.add(
-        Contribution(
-            user_id=task.assignee_id,
-            task_id=task.id,
-            contribution_type="task_completion",
-            title=task.title,
-            description="Done, photos attached.",
-        )
+    await step(
+        dewi,
+        lambda uow: contributions.create_contribution(
+            uow,
+            dewi,
+            {
+                "contribution_type": "mentoring",
+                "title": "Mentored two new volunteers",
+                "skills": ["teaching"],
+            },
+        ),
     )
 
 
@@ -150,7 +144,7 @@ async def create_user_from_cli(
     try:
         async with (
             services.session_factory() as session,
-            unit_of_work(session, services.pubsub, actor_id=None, request_id="cli") as uow,
+            unit_of_work(session, services, actor_id=None, request_id="cli") as uow,
         ):
             user = await users.create_user(
                 uow, {"username": username, "email": email, "password": password}, roles

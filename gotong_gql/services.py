@@ -1,15 +1,21 @@
-"""The long-lived clients of one process, created in the app's lifespan (never at import)."""
+"""The long-lived clients of one process, created in the lifespan (never at import)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from gotong_gql import __version__
+from gotong_gql.cache import Cache, create_cache
 from gotong_gql.db import create_engine, create_session_factory
+from gotong_gql.jobs import DramatiqJobQueue, InProcessJobQueue, JobQueue, create_broker
 from gotong_gql.pubsub import InProcessPubSub
 from gotong_gql.security import TokenCodec
 from gotong_gql.settings import Settings
+
+USER_AGENT = f"GotongRoyong/{__version__}"
 
 
 @dataclass
@@ -19,18 +25,36 @@ class Services:
     session_factory: async_sessionmaker[AsyncSession]
     tokens: TokenCodec
     pubsub: InProcessPubSub
+    cache: Cache
+    http: httpx.AsyncClient
+    jobs: JobQueue = field(init=False)
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
         engine = create_engine(settings)
-        return cls(
+        services = cls(
             settings=settings,
             engine=engine,
             session_factory=create_session_factory(engine),
             tokens=TokenCodec(settings),
             pubsub=InProcessPubSub(),
+            cache=create_cache(settings.redis_url),
+            http=httpx.AsyncClient(
+                headers={"User-Agent": USER_AGENT},
+                timeout=settings.webhook_timeout_seconds,
+                follow_redirects=False,
+            ),
         )
+        services.jobs = (
+            DramatiqJobQueue(create_broker(settings.redis_url))
+            if settings.redis_url
+            else InProcessJobQueue(services)
+        )
+        return services
 
     async def close(self) -> None:
+        await self.jobs.close()
+        await self.http.aclose()
+        await self.cache.close()
         await self.pubsub.close()
         await self.engine.dispose()

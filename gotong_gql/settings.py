@@ -44,6 +44,17 @@ class Settings(BaseSettings):
     markov_webhook_secret_previous: SecretStr | None = None
     markov_api_token: SecretStr | None = None
 
+    # Delivery to the Markov Engine (SPEC 4): timeout per attempt, backoff base (delays of
+    # base * 2^(n-1) after the n-th failure), attempts before the dead-letter table, the lease a
+    # worker holds on an event while sending it, and the sweeper's period and grace.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_backoff_base_seconds: float = Field(default=1.0, ge=0)
+    webhook_max_attempts: int = Field(default=5, ge=1)
+    webhook_lease_seconds: float = Field(default=30.0, gt=0)
+    webhook_sweep_interval_seconds: float = Field(default=5.0, gt=0)
+    webhook_pending_grace_seconds: float = Field(default=30.0, ge=0)
+    reputation_cache_seconds: int = Field(default=300, ge=1)
+
     jwt_secret: SecretStr | None = None
     jwt_issuer: str = "gotong-gql"
     jwt_audience: str = "gotong-gql"

@@ -7,10 +7,14 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gotong_gql.pubsub import InProcessPubSub, Message
+from gotong_gql.pubsub import Message
+
+if TYPE_CHECKING:
+    from gotong_gql.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -19,22 +23,30 @@ log = logging.getLogger(__name__)
 class UnitOfWork:
     session: AsyncSession
     actor_id: uuid.UUID | None
-    request_id: str | None
+    request_id: str
     events: list[tuple[str, Message]] = field(default_factory=list)
+    jobs: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
 
     def publish_after_commit(self, channel: str, message: Message) -> None:
         self.events.append((channel, message))
+
+    def enqueue_after_commit(self, job: str, *args: str) -> None:
+        self.jobs.append((job, args))
 
 
 @asynccontextmanager
 async def unit_of_work(
     session: AsyncSession,
-    pubsub: InProcessPubSub,
+    services: Services,
     *,
     actor_id: uuid.UUID | None,
-    request_id: str | None,
+    request_id: str,
 ) -> AsyncIterator[UnitOfWork]:
-    """Commit when the block ends normally; roll back (and publish nothing) when it raises."""
+    """Commit when the block ends normally; roll back (sending nothing) when it raises.
+
+    After the commit, buffered jobs are sent and events published. A failure there is logged and
+    never undoes the commit: the outbox sweeper re-sends what a lost enqueue left pending.
+    """
     uow = UnitOfWork(session=session, actor_id=actor_id, request_id=request_id)
     try:
         yield uow
@@ -42,9 +54,13 @@ async def unit_of_work(
     except BaseException:
         await session.rollback()
         raise
+    for job, args in uow.jobs:
+        try:
+            await services.jobs.send(job, *args)
+        except Exception:
+            log.warning("could not enqueue %s%r; the sweeper will retry", job, args, exc_info=True)
     for channel, message in uow.events:
         try:
-            await pubsub.publish(channel, message)
+            await services.pubsub.publish(channel, message)
         except Exception:
-            # The change is committed; a lost live update must not turn it into an error.
             log.exception("publishing to %s failed after commit", channel)

@@ -142,8 +142,10 @@ class Api:
         return body["data"]
 
     async def sql(self, statement: str, **params: Any) -> list[Any]:
-        async with self.services.engine.connect() as connection:
-            return list(await connection.execute(text(statement), params))
+        """Raw SQL in its own committed transaction; the rows, if the statement returns any."""
+        async with self.services.engine.begin() as connection:
+            result = await connection.execute(text(statement), params)
+            return list(result) if result.returns_rows else []
 
     async def table_counts(self) -> dict[str, int]:
         counts = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,7 +71,7 @@ async def create_user(api: Any, username: str, roles: list[str]) -> Account:
     services = api.services
     async with (
         services.session_factory() as session,
-        unit_of_work(session, services.pubsub, actor_id=None, request_id="test") as uow,
+        unit_of_work(session, services, actor_id=None, request_id="test") as uow,
     ):
         await users.create_user(
             uow,
@@ -89,3 +90,8 @@ async def create_task(api: Any, organizer: Account, **fields: Any) -> dict[str, 
 def json_value(value: Any) -> Any:
     """A JSON column as read by raw SQL: JSONB arrives decoded, SQLite's JSON as text."""
     return json.loads(value) if isinstance(value, str) else value
+
+
+def uuid_text(value: Any) -> str:
+    """A uuid read by raw SQL, as text: PostgreSQL gives a UUID, SQLite 32 hex digits."""
+    return str(uuid.UUID(str(value)))

@@ -112,7 +112,7 @@ class Context:
                 self.db() as session,
                 unit_of_work(
                     session,
-                    self.services.pubsub,
+                    self.services,
                     actor_id=viewer.id if viewer else None,
                     request_id=self.request_id,
                 ) as uow,

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
+from gotong_gql.contribution.models import Contribution, ContributionSkill
 from gotong_gql.skill.models import Skill, UserSkill
 from gotong_gql.task.models import Task, TaskSkill
 from gotong_gql.user.models import User, UserRole
@@ -43,6 +44,12 @@ class Loaders:
         )
         self.roles_by_user_id: DataLoader[uuid.UUID, frozenset[str]] = DataLoader(
             self._roles_by_user_id
+        )
+        self.contributions_by_task_id: DataLoader[uuid.UUID, Contribution | None] = DataLoader(
+            self._contributions_by_task_id
+        )
+        self.skills_by_contribution_id: DataLoader[uuid.UUID, list[Skill]] = DataLoader(
+            self._skills_by_contribution_id
         )
 
     async def _skills_by_task_id(self, task_ids: Sequence[uuid.UUID]) -> list[list[Skill]]:
@@ -82,3 +89,28 @@ class Loaders:
         for user_id, role in rows:
             grouped[user_id].add(role)
         return [frozenset(grouped[user_id]) for user_id in user_ids]
+
+    async def _contributions_by_task_id(
+        self, task_ids: Sequence[uuid.UUID]
+    ) -> list[Contribution | None]:
+        async with self._db() as session:
+            rows = await session.scalars(
+                select(Contribution).where(Contribution.task_id.in_(task_ids))
+            )
+            by_task = {row.task_id: row for row in rows}
+        return [by_task.get(task_id) for task_id in task_ids]
+
+    async def _skills_by_contribution_id(
+        self, contribution_ids: Sequence[uuid.UUID]
+    ) -> list[list[Skill]]:
+        async with self._db() as session:
+            rows = await session.execute(
+                select(ContributionSkill.contribution_id, Skill)
+                .join(Skill, Skill.id == ContributionSkill.skill_id)
+                .where(ContributionSkill.contribution_id.in_(contribution_ids))
+                .order_by(Skill.name)
+            )
+        grouped: dict[uuid.UUID, list[Skill]] = defaultdict(list)
+        for contribution_id, skill in rows:
+            grouped[contribution_id].append(skill)
+        return [grouped[contribution_id] for contribution_id in contribution_ids]

@@ -6,10 +6,12 @@ import strawberry
 from strawberry import relay
 from strawberry.tools import merge_types
 
+from gotong_gql.contribution.resolvers import ContributionMutations, ContributionQueries
 from gotong_gql.graphql.errors import ErrorReporting
 from gotong_gql.graphql.permissions import IsAuthenticated
 from gotong_gql.task.resolvers import TaskMutations, TaskQueries, TaskSubscriptions
 from gotong_gql.user.resolvers import AccountMutations, AccountQueries
+from gotong_gql.webhook.resolvers import WebhookMutations, WebhookQueries
 
 
 @strawberry.type
@@ -18,8 +20,12 @@ class NodeQueries:
     nodes: list[relay.Node | None] = relay.node(permission_classes=[IsAuthenticated])
 
 
-Query = merge_types("Query", (NodeQueries, AccountQueries, TaskQueries))
-Mutation = merge_types("Mutation", (AccountMutations, TaskMutations))
+Query = merge_types(
+    "Query", (NodeQueries, AccountQueries, TaskQueries, ContributionQueries, WebhookQueries)
+)
+Mutation = merge_types(
+    "Mutation", (AccountMutations, TaskMutations, ContributionMutations, WebhookMutations)
+)
 Subscription = merge_types("Subscription", (TaskSubscriptions,))
 
 schema = strawberry.Schema(

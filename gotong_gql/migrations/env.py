@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import sqlalchemy as sa
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from gotong_gql.db import create_engine
+from gotong_gql.db import UTCDateTime, create_engine
 from gotong_gql.models import metadata
 from gotong_gql.settings import Settings
 
@@ -19,12 +21,22 @@ def _settings() -> Settings:
     return Settings(database_url=url) if url else Settings()
 
 
+def _render_item(kind: str, item: object, autogen_context: Any) -> str | bool:
+    """New revisions name the project's column types as the first migration imports them."""
+    if kind == "type" and isinstance(item, UTCDateTime):
+        return "UTCDateTime()"
+    if kind == "type" and isinstance(item, sa.JSON):
+        return "JSONType"
+    return False
+
+
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -51,6 +51,7 @@ class Task(SQLModel, table=True):
     metadata_: dict[str, Any] = json_field(name="metadata")
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
+    started_at: datetime | None = timestamp_field()
     completed_at: datetime | None = timestamp_field()
 
 

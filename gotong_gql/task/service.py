@@ -45,6 +45,7 @@ TASK_FIELDS = (
     "estimated_hours",
     "metadata_",
     "assignee_id",
+    "started_at",
     "completed_at",
 )
 
@@ -128,7 +129,7 @@ class TaskOrder:
     descending: bool = True
 
 
-def _event(uow: UnitOfWork, kind: str, task: Task) -> None:
+def publish_task_event(uow: UnitOfWork, kind: str, task: Task) -> None:
     message = {"type": kind, "task_id": str(task.id), "at": utcnow().isoformat()}
     uow.publish_after_commit(f"task:{task.id}", message)
     uow.publish_after_commit("tasks", message)
@@ -188,7 +189,7 @@ async def create_task(uow: UnitOfWork, roles: frozenset[str], raw: dict[str, Any
     after["skills"] = sorted(await _set_skills(uow.session, task, data.skills or []))
     await record(uow, "task.create", "task", task.id, after=after)
     await uow.session.flush()
-    _event(uow, "CREATED", task)
+    publish_task_event(uow, "CREATED", task)
     return task
 
 
@@ -215,7 +216,7 @@ async def update_task(
         task.updated_at = utcnow()
         await record(uow, "task.update", "task", task.id, before=before, after=after)
         await uow.session.flush()
-        _event(uow, "UPDATED", task)
+        publish_task_event(uow, "UPDATED", task)
     return task
 
 
@@ -259,7 +260,7 @@ async def assign_task(
         uow, "task.assign", "task", task.id, before=before, after=snapshot(task, TASK_FIELDS)
     )
     await uow.session.flush()
-    _event(uow, "ASSIGNED", task)
+    publish_task_event(uow, "ASSIGNED", task)
     return task
 
 
@@ -272,7 +273,7 @@ async def claim_task(uow: UnitOfWork, task_id: uuid.UUID) -> Task:
         uow, "task.claim", "task", task.id, before=before, after=snapshot(task, TASK_FIELDS)
     )
     await uow.session.flush()
-    _event(uow, "ASSIGNED", task)
+    publish_task_event(uow, "ASSIGNED", task)
     return task
 
 
@@ -283,12 +284,12 @@ async def start_task(uow: UnitOfWork, task_id: uuid.UUID) -> Task:
     _ensure_status(task, ("assigned",), "start")
     before = snapshot(task, TASK_FIELDS)
     task.status = "in_progress"
-    task.updated_at = utcnow()
+    task.started_at = task.updated_at = utcnow()
     await record(
         uow, "task.start", "task", task.id, before=before, after=snapshot(task, TASK_FIELDS)
     )
     await uow.session.flush()
-    _event(uow, "STARTED", task)
+    publish_task_event(uow, "STARTED", task)
     return task
 
 
@@ -316,7 +317,7 @@ async def cancel_task(
     after["reason"] = reason
     await record(uow, "task.cancel", "task", task.id, before=before, after=after)
     await uow.session.flush()
-    _event(uow, "CANCELLED", task)
+    publish_task_event(uow, "CANCELLED", task)
     return task
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -18,6 +18,11 @@ from gotong_gql.skill.types import SkillType
 from gotong_gql.task import service
 from gotong_gql.task.models import Task, TaskAssignment
 from gotong_gql.user.types import UserType
+
+if TYPE_CHECKING:
+    from gotong_gql.contribution.types import ContributionType
+
+ContributionRef = Annotated["ContributionType", strawberry.lazy("gotong_gql.contribution.types")]
 
 
 @strawberry.enum
@@ -135,6 +140,14 @@ class TaskType(relay.Node):
         rows = await info.context.loaders.skills_by_task_id.load(self.row.id)
         return [SkillType.from_row(skill) for skill in rows]
 
+    @strawberry.field(description="The contribution made by completing this task.")
+    async def contribution(self, info: strawberry.Info[Context, None]) -> ContributionRef | None:
+        # Imported here: contribution types refer to tasks, and tasks to contributions.
+        from gotong_gql.contribution.types import ContributionType
+
+        row = await info.context.loaders.contributions_by_task_id.load(self.row.id)
+        return ContributionType.from_row(row) if row else None
+
     @strawberry.field(description="Assignment history, oldest first.")
     async def assignments(
         self, info: strawberry.Info[Context, None], first: int, after: str | None = None
@@ -180,6 +193,7 @@ class TaskErrorCode(Enum):
     NOT_FOUND = "NOT_FOUND"
     FORBIDDEN = "FORBIDDEN"
     INVALID_TRANSITION = "INVALID_TRANSITION"
+    INVALID_PAYLOAD = "INVALID_PAYLOAD"
 
 
 @strawberry.type

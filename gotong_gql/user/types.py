@@ -11,14 +11,18 @@ from strawberry import relay
 from gotong_gql.graphql.context import Context
 from gotong_gql.graphql.nodes import load_nodes
 from gotong_gql.graphql.pagination import connection, page_window
+from gotong_gql.reputation.service import reputation_of
+from gotong_gql.reputation.types import ReputationType
 from gotong_gql.skill.types import UserSkillType
 from gotong_gql.task import service as task_service
 from gotong_gql.user.models import User
 
 if TYPE_CHECKING:
+    from gotong_gql.contribution.types import ContributionType
     from gotong_gql.task.types import TaskType
 
 TaskRef = Annotated["TaskType", strawberry.lazy("gotong_gql.task.types")]
+ContributionRef = Annotated["ContributionType", strawberry.lazy("gotong_gql.contribution.types")]
 
 
 @strawberry.enum
@@ -77,6 +81,28 @@ class UserType(relay.Node):
     async def skills(self, info: strawberry.Info[Context, None]) -> list[UserSkillType]:
         rows = await info.context.loaders.user_skills_by_user_id.load(self.row.id)
         return [UserSkillType.from_rows(user_skill, skill) for user_skill, skill in rows]
+
+    @strawberry.field(description="From the Markov Engine, cached; null if never known.")
+    async def reputation(self, info: strawberry.Info[Context, None]) -> ReputationType | None:
+        value = await reputation_of(info.context.services, self.row.id, self.row.markov_user_id)
+        return ReputationType.from_value(value) if value else None
+
+    @strawberry.field
+    async def contributions(
+        self, info: strawberry.Info[Context, None], first: int, after: str | None = None
+    ) -> relay.Connection[ContributionRef]:
+        from gotong_gql.contribution import service as contributions
+        from gotong_gql.contribution.types import ContributionType
+
+        limit, offset = page_window(first, after)
+        async with info.context.db() as session:
+            rows = await contributions.list_contributions(
+                session,
+                contributions.ContributionFilter(user_id=self.row.id),
+                limit=limit,
+                offset=offset,
+            )
+        return connection(rows, first, offset, ContributionType.from_row)
 
     @strawberry.field
     async def tasks_created(

@@ -61,5 +61,8 @@ class WebhookFailure(SQLModel, table=True):
     status_code: int | None = None
     attempts: int = 0
     retryable: bool = False
+    # The slow lane: a retryable dead letter is tried again at next_retry_at (minutes to a day).
+    slow_round: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    next_retry_at: datetime | None = timestamp_field(index=True)
     created_at: datetime = created_at_field()
     replayed_at: datetime | None = timestamp_field()

@@ -1,0 +1,57 @@
+"""A small JSON cache with expiry: Redis when REDIS_URL is set, a dict in this process otherwise."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Protocol
+
+import redis.asyncio as redis
+
+
+class Cache(Protocol):
+    async def get(self, key: str) -> Any | None: ...
+
+    async def set(self, key: str, value: Any, ttl_seconds: int) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class InProcessCache:
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, str]] = {}
+
+    async def get(self, key: str) -> Any | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        expires_at, value = entry
+        if expires_at <= time.monotonic():
+            del self._entries[key]
+            return None
+        return json.loads(value)
+
+    async def set(self, key: str, value: Any, ttl_seconds: int) -> None:
+        self._entries[key] = (time.monotonic() + ttl_seconds, json.dumps(value))
+
+    async def close(self) -> None:
+        self._entries.clear()
+
+
+class RedisCache:
+    def __init__(self, url: str) -> None:
+        self._redis = redis.Redis.from_url(url)
+
+    async def get(self, key: str) -> Any | None:
+        value = await self._redis.get(key)
+        return None if value is None else json.loads(value)
+
+    async def set(self, key: str, value: Any, ttl_seconds: int) -> None:
+        await self._redis.set(key, json.dumps(value), ex=ttl_seconds)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def create_cache(redis_url: str | None) -> Cache:
+    return RedisCache(redis_url) if redis_url else InProcessCache()

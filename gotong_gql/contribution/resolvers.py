@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+
+from gotong_gql.contribution import service
+from gotong_gql.contribution.models import Contribution
+from gotong_gql.contribution.types import (
+    ContributionCreateInput,
+    ContributionCreatePayload,
+    ContributionError,
+    ContributionErrorCode,
+    ContributionFilterInput,
+    ContributionType,
+)
+from gotong_gql.errors import DomainError
+from gotong_gql.graphql.context import Context
+from gotong_gql.graphql.errors import payload_errors, query_error
+from gotong_gql.graphql.ids import parse_global_id
+from gotong_gql.graphql.inputs import input_data
+from gotong_gql.graphql.pagination import connection, page_window
+from gotong_gql.graphql.permissions import IsAuthenticated
+from gotong_gql.task.types import TaskError, TaskErrorCode, TaskType
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.input
+class TaskCompleteInput:
+    task_id: strawberry.ID
+    title: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Defaults to the task's title."
+    )
+    description: str | None = strawberry.UNSET
+    evidence_url: str | None = strawberry.UNSET
+    duration_hours: float | None = strawberry.field(
+        default=strawberry.UNSET, description="Defaults to the time since taskStart."
+    )
+    metadata: strawberry.scalars.JSON | None = strawberry.UNSET
+
+
+@strawberry.type
+class TaskCompletePayload:
+    task: TaskType | None
+    contribution: ContributionType | None
+    errors: list[TaskError]
+
+
+def _filter(value: ContributionFilterInput | None) -> service.ContributionFilter:
+    if value is None:
+        return service.ContributionFilter()
+    return service.ContributionFilter(
+        user_id=parse_global_id(value.user_id, "User", "filter.userId") if value.user_id else None,
+        task_id=parse_global_id(value.task_id, "Task", "filter.taskId") if value.task_id else None,
+        verification_status=value.verification_status.value if value.verification_status else None,
+        contribution_type=value.contribution_type.value if value.contribution_type else None,
+    )
+
+
+@strawberry.type
+class ContributionQueries:
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def contribution(self, info: Info, id: strawberry.ID) -> ContributionType | None:
+        try:
+            contribution_id = parse_global_id(id, "Contribution", "id")
+        except DomainError:
+            return None
+        async with info.context.db() as session:
+            row = await session.get(Contribution, contribution_id)
+        return ContributionType.from_row(row) if row else None
+
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def contributions(
+        self,
+        info: Info,
+        first: int,
+        after: str | None = None,
+        filter: ContributionFilterInput | None = None,
+    ) -> relay.Connection[ContributionType]:
+        limit, offset = page_window(first, after)
+        try:
+            contribution_filter = _filter(filter)
+        except DomainError as exc:
+            raise query_error(exc) from None
+        async with info.context.db() as session:
+            rows = await service.list_contributions(
+                session, contribution_filter, limit=limit, offset=offset
+            )
+        return connection(rows, first, offset, ContributionType.from_row)
+
+
+@strawberry.type
+class ContributionMutations:
+    @strawberry.mutation(permission_classes=[IsAuthenticated], description="Standalone work.")
+    async def contribution_create(
+        self, info: Info, input: ContributionCreateInput
+    ) -> ContributionCreatePayload:
+        context = info.context
+        viewer = await context.require_viewer()
+        try:
+            async with context.unit_of_work(viewer) as uow:
+                contribution = await service.create_contribution(
+                    uow, viewer.user, input_data(input)
+                )
+        except DomainError as exc:
+            return ContributionCreatePayload(
+                contribution=None,
+                errors=payload_errors(ContributionError, ContributionErrorCode, exc),
+            )
+        return ContributionCreatePayload(
+            contribution=ContributionType.from_row(contribution), errors=[]
+        )
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="The assignee completes an in-progress task; creates its contribution.",
+    )
+    async def task_complete(self, info: Info, input: TaskCompleteInput) -> TaskCompletePayload:
+        context = info.context
+        viewer = await context.require_viewer()
+        try:
+            async with context.unit_of_work(viewer) as uow:
+                done = await service.complete_task(
+                    uow,
+                    viewer.user,
+                    parse_global_id(input.task_id, "Task", "taskId"),
+                    input_data(input, exclude=("task_id",)),
+                )
+        except DomainError as exc:
+            return TaskCompletePayload(
+                task=None,
+                contribution=None,
+                errors=payload_errors(TaskError, TaskErrorCode, exc),
+            )
+        return TaskCompletePayload(
+            task=TaskType.from_row(done.task),
+            contribution=ContributionType.from_row(done.contribution),
+            errors=[],
+        )

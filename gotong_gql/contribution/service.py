@@ -1,0 +1,240 @@
+"""Contributions: standalone work, or the record of a completed task. Both reach Markov as
+`contribution_created`, written to the outbox in the same transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gotong_gql.audit.service import record, snapshot
+from gotong_gql.contribution.models import Contribution, ContributionSkill
+from gotong_gql.db import utcnow
+from gotong_gql.errors import DomainError, forbidden, not_found, validate
+from gotong_gql.skill.models import Skill
+from gotong_gql.skill.service import ensure_skills, normalise_skill_names
+from gotong_gql.task.models import Task, TaskAssignment, TaskSkill
+from gotong_gql.task.service import TASK_FIELDS, publish_task_event
+from gotong_gql.uow import UnitOfWork
+from gotong_gql.user.models import User
+from gotong_gql.webhook.outbox import publish
+
+MAX_SKILLS = 10
+MAX_METADATA_KEYS = 50
+CONTRIBUTION_FIELDS = (
+    "contribution_type",
+    "title",
+    "description",
+    "evidence_url",
+    "verification_status",
+    "task_id",
+    "metadata_",
+)
+ContributionType = Literal[
+    "task_completion",
+    "code_review",
+    "documentation",
+    "mentoring",
+    "event_organization",
+    "community_service",
+    "custom",
+]
+Url = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=2048, pattern=r"^https?://\S+$")
+]
+
+
+class _Common(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    description: Annotated[str, StringConstraints(max_length=2000)] = ""
+    evidence_url: Url | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(value) > MAX_METADATA_KEYS:
+            raise ValueError(f"metadata has at most {MAX_METADATA_KEYS} keys")
+        return value
+
+
+class ContributionData(_Common):
+    contribution_type: ContributionType
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    skills: Annotated[list[str], Field(max_length=MAX_SKILLS)] = Field(default_factory=list)
+
+
+class CompletionData(_Common):
+    """What the assignee tells about finished work; the rest comes from the task."""
+
+    title: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+        | None
+    ) = None
+    duration_hours: Annotated[float, Field(gt=0, le=10_000)] | None = None
+
+
+@dataclass(frozen=True)
+class Completed:
+    task: Task
+    contribution: Contribution
+
+
+async def _create(
+    uow: UnitOfWork,
+    actor: User,
+    *,
+    contribution_type: str,
+    title: str,
+    description: str,
+    evidence_url: str | None,
+    metadata: dict[str, Any],
+    skills: list[Skill],
+    task_id: uuid.UUID | None,
+) -> Contribution:
+    if len(metadata) > MAX_METADATA_KEYS:
+        raise DomainError(
+            "INVALID_INPUT", f"metadata has at most {MAX_METADATA_KEYS} keys", "metadata"
+        )
+    contribution = Contribution(
+        user_id=actor.id,
+        task_id=task_id,
+        contribution_type=contribution_type,
+        title=title,
+        description=description,
+        evidence_url=evidence_url,
+        metadata_=metadata,
+    )
+    uow.session.add(contribution)
+    await uow.session.flush()
+    uow.session.add_all(
+        ContributionSkill(contribution_id=contribution.id, skill_id=skill.id) for skill in skills
+    )
+    after = snapshot(contribution, CONTRIBUTION_FIELDS)
+    after["skills"] = [skill.name for skill in skills]
+    await record(uow, "contribution.create", "contribution", contribution.id, after=after)
+    await publish(
+        uow,
+        "contribution_created",
+        actor,
+        {
+            "contribution_id": str(contribution.id),
+            "contribution_type": contribution_type,
+            "title": title,
+            "description": description,
+            "evidence_url": evidence_url,
+            "skill_ids": [str(skill.id) for skill in skills],
+            "metadata": metadata,
+        },
+    )
+    await uow.session.flush()
+    return contribution
+
+
+async def create_contribution(uow: UnitOfWork, actor: User, raw: dict[str, Any]) -> Contribution:
+    """Standalone work, not tied to a task."""
+    data = validate(ContributionData, raw)
+    skills = await ensure_skills(uow.session, normalise_skill_names(data.skills))
+    return await _create(
+        uow,
+        actor,
+        contribution_type=data.contribution_type,
+        title=data.title,
+        description=data.description,
+        evidence_url=data.evidence_url,
+        metadata=data.metadata,
+        skills=skills,
+        task_id=None,
+    )
+
+
+async def complete_task(
+    uow: UnitOfWork, actor: User, task_id: uuid.UUID, raw: dict[str, Any]
+) -> Completed:
+    """The assignee finishes an in-progress task: the task, its assignment and the new
+    contribution change together, with the `contribution_created` event."""
+    task = await uow.session.get(Task, task_id, with_for_update=True)
+    if task is None:
+        raise not_found("task", "taskId")
+    if task.assignee_id != actor.id:
+        raise forbidden("only the assignee completes the task")
+    if task.status != "in_progress":
+        raise DomainError(
+            "INVALID_TRANSITION", f"cannot complete a task that is {task.status}", "taskId"
+        )
+    data = validate(CompletionData, raw)
+    now = utcnow()
+    before = snapshot(task, TASK_FIELDS)
+    duration = data.duration_hours
+    if duration is None and task.started_at is not None:
+        duration = round((now - task.started_at).total_seconds() / 3600, 2)
+    metadata = {
+        **data.metadata,
+        "task_id": str(task.id),
+        "location": task.location,
+        "latitude": task.latitude,
+        "longitude": task.longitude,
+        "duration_hours": duration,
+        "estimated_hours": task.estimated_hours,
+        "difficulty": task.difficulty,
+    }
+    skills = list(
+        await uow.session.scalars(
+            select(Skill).join(TaskSkill).where(TaskSkill.task_id == task.id).order_by(Skill.name)
+        )
+    )
+    contribution = await _create(
+        uow,
+        actor,
+        contribution_type="task_completion",
+        title=data.title or task.title,
+        description=data.description,
+        evidence_url=data.evidence_url,
+        metadata=metadata,
+        skills=skills,
+        task_id=task.id,
+    )
+    assignment = await uow.session.scalar(
+        select(TaskAssignment).where(
+            TaskAssignment.task_id == task.id, TaskAssignment.status == "active"
+        )
+    )
+    if assignment is not None:
+        assignment.status, assignment.completed_at = "completed", now
+    task.status, task.completed_at, task.updated_at = "completed", now, now
+    after = snapshot(task, TASK_FIELDS)
+    after["contribution_id"] = str(contribution.id)
+    await record(uow, "task.complete", "task", task.id, before=before, after=after)
+    await uow.session.flush()
+    publish_task_event(uow, "COMPLETED", task)
+    return Completed(task, contribution)
+
+
+@dataclass(frozen=True)
+class ContributionFilter:
+    user_id: uuid.UUID | None = None
+    task_id: uuid.UUID | None = None
+    verification_status: str | None = None
+    contribution_type: str | None = None
+
+
+async def list_contributions(
+    session: AsyncSession, contribution_filter: ContributionFilter, *, limit: int, offset: int
+) -> list[Contribution]:
+    query = select(Contribution).order_by(Contribution.created_at.desc(), Contribution.id.desc())
+    if contribution_filter.user_id:
+        query = query.where(Contribution.user_id == contribution_filter.user_id)
+    if contribution_filter.task_id:
+        query = query.where(Contribution.task_id == contribution_filter.task_id)
+    if contribution_filter.verification_status:
+        query = query.where(
+            Contribution.verification_status == contribution_filter.verification_status
+        )
+    if contribution_filter.contribution_type:
+        query = query.where(Contribution.contribution_type == contribution_filter.contribution_type)
+    return list(await session.scalars(query.limit(limit).offset(offset)))

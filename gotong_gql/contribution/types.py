@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from gotong_gql.contribution.models import Contribution
+from gotong_gql.graphql.context import Context
+from gotong_gql.graphql.nodes import load_nodes
+from gotong_gql.skill.types import SkillType
+from gotong_gql.task.types import TaskType
+from gotong_gql.user.types import UserType
+
+
+@strawberry.enum
+class ContributionKind(Enum):
+    TASK_COMPLETION = "task_completion"
+    CODE_REVIEW = "code_review"
+    DOCUMENTATION = "documentation"
+    MENTORING = "mentoring"
+    EVENT_ORGANIZATION = "event_organization"
+    COMMUNITY_SERVICE = "community_service"
+    CUSTOM = "custom"
+
+
+@strawberry.enum
+class VerificationStatus(Enum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+@strawberry.type(name="Contribution")
+class ContributionType(relay.Node):
+    id: relay.NodeID[str]
+    contribution_type: ContributionKind
+    title: str
+    description: str
+    evidence_url: str | None
+    verification_status: VerificationStatus
+    metadata: JSON
+    created_at: datetime
+    row: strawberry.Private[Contribution]
+
+    @classmethod
+    def from_row(cls, row: Contribution) -> ContributionType:
+        return cls(
+            id=str(row.id),
+            contribution_type=ContributionKind(row.contribution_type),
+            title=row.title,
+            description=row.description,
+            evidence_url=row.evidence_url,
+            verification_status=VerificationStatus(row.verification_status),
+            metadata=row.metadata_,
+            created_at=row.created_at,
+            row=row,
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Any]:
+        return await load_nodes(info, Contribution, node_ids, cls.from_row)
+
+    @strawberry.field
+    async def user(self, info: strawberry.Info[Context, None]) -> UserType:
+        user = await info.context.loaders.users_by_id.load(self.row.user_id)
+        assert user is not None  # foreign key, ON DELETE CASCADE
+        return UserType.from_row(user)
+
+    @strawberry.field
+    async def task(self, info: strawberry.Info[Context, None]) -> TaskType | None:
+        if self.row.task_id is None:
+            return None
+        task = await info.context.loaders.tasks_by_id.load(self.row.task_id)
+        return TaskType.from_row(task) if task else None
+
+    @strawberry.field
+    async def skills(self, info: strawberry.Info[Context, None]) -> list[SkillType]:
+        rows = await info.context.loaders.skills_by_contribution_id.load(self.row.id)
+        return [SkillType.from_row(skill) for skill in rows]
+
+
+@strawberry.enum
+class ContributionErrorCode(Enum):
+    INVALID_INPUT = "INVALID_INPUT"
+    INVALID_PAYLOAD = "INVALID_PAYLOAD"
+    NOT_FOUND = "NOT_FOUND"
+    FORBIDDEN = "FORBIDDEN"
+
+
+@strawberry.type
+class ContributionError:
+    field: str | None
+    message: str
+    code: ContributionErrorCode
+
+
+@strawberry.input
+class ContributionCreateInput:
+    contribution_type: ContributionKind
+    title: str
+    description: str | None = strawberry.UNSET
+    evidence_url: str | None = strawberry.UNSET
+    skills: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="At most 10 skill names."
+    )
+    metadata: JSON | None = strawberry.field(default=strawberry.UNSET, description="<= 50 keys.")
+
+
+@strawberry.type
+class ContributionCreatePayload:
+    contribution: ContributionType | None
+    errors: list[ContributionError]
+
+
+@strawberry.input
+class ContributionFilterInput:
+    user_id: strawberry.ID | None = None
+    task_id: strawberry.ID | None = None
+    verification_status: VerificationStatus | None = None
+    contribution_type: ContributionKind | None = None

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry import relay
+from strawberry.permission import BasePermission
+
+from gotong_gql.errors import DomainError
+from gotong_gql.graphql.context import Context
+from gotong_gql.graphql.errors import ApiError, payload_errors
+from gotong_gql.graphql.pagination import connection, page_window
+from gotong_gql.graphql.permissions import IsAuthenticated
+from gotong_gql.webhook import service
+from gotong_gql.webhook.types import (
+    WebhookError,
+    WebhookErrorCode,
+    WebhookEventFilterInput,
+    WebhookEventType_,
+    WebhookFailureType,
+)
+
+Info = strawberry.Info[Context, None]
+
+
+class IsAdmin(BasePermission):
+    message = "admins only"
+
+    async def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        viewer = await info.context.require_viewer()
+        if not viewer.is_admin:
+            raise ApiError("FORBIDDEN", "admins only")
+        return True
+
+
+@strawberry.input
+class WebhookEventReplayInput:
+    event_id: str
+
+
+@strawberry.type
+class WebhookEventReplayPayload:
+    event: WebhookEventType_ | None
+    errors: list[WebhookError]
+
+
+@strawberry.type
+class WebhookQueries:
+    @strawberry.field(permission_classes=[IsAuthenticated, IsAdmin], description="Admins only.")
+    async def webhook_events(
+        self,
+        info: Info,
+        first: int,
+        after: str | None = None,
+        filter: WebhookEventFilterInput | None = None,
+    ) -> relay.Connection[WebhookEventType_]:
+        limit, offset = page_window(first, after)
+        wanted = filter or WebhookEventFilterInput()
+        async with info.context.db() as session:
+            rows = await service.list_events(
+                session,
+                status=wanted.status.value if wanted.status else None,
+                event_type=wanted.event_type.value if wanted.event_type else None,
+                limit=limit,
+                offset=offset,
+            )
+        return connection(rows, first, offset, WebhookEventType_.from_row)
+
+    @strawberry.field(
+        permission_classes=[IsAuthenticated, IsAdmin],
+        description="Dead letters, newest first; admins only.",
+    )
+    async def webhook_failures(
+        self, info: Info, first: int, after: str | None = None, include_replayed: bool = False
+    ) -> relay.Connection[WebhookFailureType]:
+        limit, offset = page_window(first, after)
+        async with info.context.db() as session:
+            rows = await service.list_failures(
+                session, include_replayed=include_replayed, limit=limit, offset=offset
+            )
+        return connection(rows, first, offset, WebhookFailureType.from_row)
+
+
+@strawberry.type
+class WebhookMutations:
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Admins only: send a dead letter again (same event_id and bytes).",
+    )
+    async def webhook_event_replay(
+        self, info: Info, input: WebhookEventReplayInput
+    ) -> WebhookEventReplayPayload:
+        context = info.context
+        viewer = await context.require_viewer()
+        try:
+            if not viewer.is_admin:
+                raise DomainError("FORBIDDEN", "only admins replay webhook events")
+            async with context.unit_of_work(viewer) as uow:
+                event = await service.replay(uow, input.event_id)
+        except DomainError as exc:
+            return WebhookEventReplayPayload(
+                event=None, errors=payload_errors(WebhookError, WebhookErrorCode, exc)
+            )
+        return WebhookEventReplayPayload(event=WebhookEventType_.from_row(event), errors=[])

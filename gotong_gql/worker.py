@@ -1,0 +1,72 @@
+"""`gotong-gql worker`: runs the Dramatiq actors (by the names in jobs.py) and the sweeper.
+
+Actors are async: Dramatiq's AsyncIO middleware runs them on one event loop per process, which
+also runs the periodic outbox sweeper. Dramatiq's own retries are off (max_retries=0): delivery
+state and attempts live in the database, and the sweeper re-sends what a crash left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import dramatiq
+from dramatiq.asyncio import get_event_loop_thread
+
+from gotong_gql.jobs import QUEUE, Handler, create_broker, job_handlers
+from gotong_gql.services import Services
+from gotong_gql.settings import Settings
+from gotong_gql.webhook.service import sweep_forever
+
+log = logging.getLogger(__name__)
+
+
+def _actor_function(
+    handler: Handler, services: Services
+) -> Callable[..., Coroutine[Any, Any, None]]:
+    async def run(*args: str) -> None:
+        await handler(services, *args)
+
+    run.__name__ = handler.__name__
+    return run
+
+
+def register_actors(broker: dramatiq.Broker, services: Services) -> None:
+    for name, handler in job_handlers().items():
+        dramatiq.Actor(
+            _actor_function(handler, services),
+            broker=broker,
+            actor_name=name,
+            queue_name=QUEUE,
+            priority=0,
+            options={"max_retries": 0},
+        )
+
+
+def run(settings: Settings, threads: int) -> None:
+    """Serve jobs until SIGTERM or SIGINT."""
+    if not settings.redis_url:
+        raise SystemExit("the worker needs REDIS_URL (without it, jobs run inside the API process)")
+    broker = create_broker(settings.redis_url)
+    services = Services.create(settings)
+    register_actors(broker, services)
+    worker = dramatiq.Worker(broker, worker_threads=threads)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    worker.start()
+    loop = get_event_loop_thread().loop
+    sweeper = asyncio.run_coroutine_threadsafe(sweep_forever(services), loop)
+    log.info("worker started: %d threads on queue %r", threads, QUEUE)
+    try:
+        stop.wait()
+    finally:
+        sweeper.cancel()
+        asyncio.run_coroutine_threadsafe(services.close(), loop).result(timeout=10)
+        worker.stop()
+        broker.close()
+        log.info("worker stopped")
