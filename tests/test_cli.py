@@ -87,3 +87,11 @@ def test_production_refuses_to_start_with_dev_secrets(tmp_path):
     )
     assert result.returncode == 2
     assert "JWT_SECRET is a well-known development value" in result.stderr
+
+
+def test_worker_needs_redis(tmp_path):
+    result = cli(
+        "worker", env={"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/w.db", "REDIS_URL": ""}
+    )
+    assert result.returncode == 1
+    assert "the worker needs REDIS_URL" in result.stderr

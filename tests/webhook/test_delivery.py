@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -211,3 +212,34 @@ async def test_admin_only_outbox(api, markov, worker):
         token=ayu.token,
     )
     assert replay["webhookEventReplay"]["errors"] == [{"code": "FORBIDDEN"}]
+
+
+async def test_cli_replays_every_dead_letter(api, markov, worker, worker_env):
+    from tests.e2e.server import cli
+
+    markov.fault(status=410, times=2)
+    account = await register(api, "ayu")
+    first = await _contribute(api, account)
+    await eventually(lambda: _failed(api, first))
+    second_response = await api.client.post(
+        "/graphql",
+        json={"query": CONTRIBUTE, "variables": {"input": CONTRIBUTION}},
+        headers={"Authorization": f"Bearer {account.token}"},
+    )
+    assert second_response.json()["data"]["contributionCreate"]["errors"] == []
+    (second,) = [
+        row.event_id
+        for row in await api.sql(
+            "SELECT event_id FROM webhook_events WHERE event_id <> :e", e=first
+        )
+    ]
+    await eventually(lambda: _failed(api, second))
+
+    result = await asyncio.to_thread(cli, "webhooks", "replay", "--all-failed", env=worker_env)
+    assert result.returncode == 0, result.stderr
+    assert "2 event(s) queued for delivery" in result.stderr
+    for event_id in (first, second):
+        await eventually(lambda event_id=event_id: _delivered(api, event_id))
+    refused = await asyncio.to_thread(cli, "webhooks", "replay", first, env=worker_env)
+    assert refused.returncode == 1
+    assert f"{first}: the event is delivered, not failed" in refused.stderr
