@@ -30,7 +30,7 @@ async def _in_progress_task(api):
 
 
 async def test_complete_creates_the_contribution_and_its_event(api):
-    siti, budi, task = await _in_progress_task(api)
+    _, budi, task = await _in_progress_task(api)
     await api.gql(START, {"t": task["id"]}, budi.token)
     data = await api.gql(
         COMPLETE,
