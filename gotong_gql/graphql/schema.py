@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from strawberry import relay
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
 from gotong_gql.contribution.resolvers import ContributionMutations, ContributionQueries
@@ -32,5 +33,5 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    extensions=[ErrorReporting],
+    extensions=[ErrorReporting, ParserCache, ValidationCache],
 )

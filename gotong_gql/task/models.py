@@ -35,6 +35,8 @@ class Task(SQLModel, table=True):
         check("(latitude IS NULL) = (longitude IS NULL)", "coordinates_pair"),
         check("estimated_hours IS NULL OR estimated_hours > 0", "estimated_hours_positive"),
         sa.Index("ix_tasks_status_created_at", "status", "created_at"),
+        # The default order of `tasks` (newest first, id as tie-break) reads this index.
+        sa.Index("ix_tasks_created_at_id", "created_at", "id"),
     )
 
     id: uuid.UUID = id_field()

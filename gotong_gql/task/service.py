@@ -121,6 +121,9 @@ ORDER_COLUMNS = {
 }
 
 
+NULLABLE_ORDER_FIELDS = frozenset({"estimated_hours", "distance"})
+
+
 @dataclass(frozen=True)
 class TaskOrder:
     field: Literal["created_at", "updated_at", "title", "estimated_hours", "distance"] = (
@@ -388,8 +391,10 @@ def task_query(task_filter: TaskFilter, order: TaskOrder) -> Select[tuple[Task]]
     else:
         column = ORDER_COLUMNS[order.field]
     direction = column.desc() if order.descending else column.asc()
+    if order.field in NULLABLE_ORDER_FIELDS:
+        direction = direction.nulls_last()
     tie_break = Task.id.desc() if order.descending else Task.id.asc()
-    return query.order_by(direction.nulls_last(), tie_break)
+    return query.order_by(direction, tie_break)
 
 
 async def list_tasks(

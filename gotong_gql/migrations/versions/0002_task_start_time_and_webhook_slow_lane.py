@@ -21,6 +21,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.add_column(sa.Column("started_at", UTCDateTime(), nullable=True))
+        batch_op.create_index("ix_tasks_created_at_id", ["created_at", "id"], unique=False)
 
     with op.batch_alter_table("webhook_failures", schema=None) as batch_op:
         batch_op.add_column(
@@ -39,4 +40,5 @@ def downgrade() -> None:
         batch_op.drop_column("slow_round")
 
     with op.batch_alter_table("tasks", schema=None) as batch_op:
+        batch_op.drop_index("ix_tasks_created_at_id")
         batch_op.drop_column("started_at")
