@@ -35,3 +35,55 @@ async def test_tasks_page_runs_at_most_four_statements(api):
     assert sum(1 for edge in edges if edge["node"]["assignee"]) == 25
     assert all(len(edge["node"]["skills"]) in (1, 2) for edge in edges)
     assert counter.count <= 4, counter.statements
+
+
+PROFILE = """query($u: String!) { user(username: $u) {
+  username bio reputation { score stale }
+  skills { skill { name } proficiency endorsementsCount }
+  contributions(first: 20) { edges { node { title contributionType skills { name } } } }
+  vouchesReceived(first: 10) { edges { node { voucher { username } skill { name } weightHint } } }
+} }"""
+CONTRIBUTE = """mutation($input: ContributionCreateInput!) { contributionCreate(input: $input)
+  { errors { code } } }"""
+VOUCH = """mutation($input: VouchCreateInput!) { vouchCreate(input: $input) { errors { code } } }"""
+
+
+async def test_profile_runs_at_most_six_statements(api):
+    skills = ["carpentry", "masonry", "plumbing", "teaching", "cleanup"]
+    ayu = await register(api, "ayu")
+    await api.gql(
+        "mutation($s: [String!]) { accountUpdate(input: {skills: $s}) { errors { code } } }",
+        {"s": skills},
+        ayu.token,
+    )
+    for index in range(20):
+        data = await api.gql(
+            CONTRIBUTE,
+            {
+                "input": {
+                    "contributionType": "COMMUNITY_SERVICE",
+                    "title": f"Work {index}",
+                    "skills": [skills[index % 5], skills[(index + 1) % 5]],
+                }
+            },
+            ayu.token,
+        )
+        assert data["contributionCreate"]["errors"] == []
+    for index in range(10):
+        friend = await register(api, f"friend{index}")
+        data = await api.gql(
+            VOUCH,
+            {"input": {"voucheeId": ayu.id, "skill": skills[index % 5], "weightHint": "moderate"}},
+            friend.token,
+        )
+        assert data["vouchCreate"]["errors"] == []
+
+    with api.statements as counter:
+        data = await api.gql(PROFILE, {"u": "ayu"}, ayu.token)
+    profile = data["user"]
+    assert len(profile["contributions"]["edges"]) == 20
+    assert len(profile["vouchesReceived"]["edges"]) == 10
+    assert len(profile["skills"]) == 5
+    assert {s["endorsementsCount"] for s in profile["skills"]} == {2}
+    assert profile["reputation"] is None  # no Markov configured, never known
+    assert counter.count <= 6, counter.statements

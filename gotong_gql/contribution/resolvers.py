@@ -3,7 +3,7 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
-from gotong_gql.contribution import service
+from gotong_gql.contribution import service, verification
 from gotong_gql.contribution.models import Contribution
 from gotong_gql.contribution.types import (
     ContributionCreateInput,
@@ -12,6 +12,9 @@ from gotong_gql.contribution.types import (
     ContributionErrorCode,
     ContributionFilterInput,
     ContributionType,
+    ContributionVerifyInput,
+    ContributionVerifyPayload,
+    VerificationType,
 )
 from gotong_gql.errors import DomainError
 from gotong_gql.graphql.context import Context
@@ -135,5 +138,41 @@ class ContributionMutations:
         return TaskCompletePayload(
             task=TaskType.from_row(done.task),
             contribution=ContributionType.from_row(done.contribution),
+            errors=[],
+        )
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Verifiers only: approve or reject someone else's contribution.",
+    )
+    async def contribution_verify(
+        self, info: Info, input: ContributionVerifyInput
+    ) -> ContributionVerifyPayload:
+        context = info.context
+        viewer = await context.require_viewer()
+        raw = {
+            "outcome": input.outcome.value,
+            "evidence_quality_score": input.evidence_quality_score,
+            "notes": input.notes,
+        }
+        try:
+            async with context.unit_of_work(viewer) as uow:
+                contribution, verified = await verification.verify_contribution(
+                    uow,
+                    context.services,
+                    viewer.roles,
+                    parse_global_id(input.contribution_id, "Contribution", "contributionId"),
+                    raw,
+                )
+        except DomainError as exc:
+            return ContributionVerifyPayload(
+                contribution=None,
+                verification=None,
+                errors=payload_errors(ContributionError, ContributionErrorCode, exc),
+            )
+        context.loaders.verifications_by_contribution_id.clear_all()
+        return ContributionVerifyPayload(
+            contribution=ContributionType.from_row(contribution),
+            verification=VerificationType.from_row(verified),
             errors=[],
         )

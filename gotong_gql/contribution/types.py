@@ -9,9 +9,11 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from gotong_gql.contribution.models import Contribution
+from gotong_gql.contribution.models import Contribution, Verification
+from gotong_gql.contribution.verification import reputation_multiplier
 from gotong_gql.graphql.context import Context
 from gotong_gql.graphql.nodes import load_nodes
+from gotong_gql.graphql.pagination import connection, page_window
 from gotong_gql.skill.types import SkillType
 from gotong_gql.task.types import TaskType
 from gotong_gql.user.types import UserType
@@ -26,6 +28,51 @@ class ContributionKind(Enum):
     EVENT_ORGANIZATION = "event_organization"
     COMMUNITY_SERVICE = "community_service"
     CUSTOM = "custom"
+
+
+@strawberry.enum
+class VerificationOutcome(Enum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PENDING = "pending"
+
+
+@strawberry.type(name="Verification", description="One verifier's outcome for a contribution.")
+class VerificationType(relay.Node):
+    id: relay.NodeID[str]
+    outcome: VerificationOutcome
+    evidence_quality_score: float
+    notes: str | None
+    created_at: datetime
+    updated_at: datetime
+    row: strawberry.Private[Verification]
+
+    @classmethod
+    def from_row(cls, row: Verification) -> VerificationType:
+        return cls(
+            id=str(row.id),
+            outcome=VerificationOutcome(row.outcome),
+            evidence_quality_score=row.evidence_quality_score,
+            notes=row.notes,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            row=row,
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Any]:
+        return await load_nodes(info, Verification, node_ids, cls.from_row)
+
+    @strawberry.field(description="1.0 below 0.6, 1.2 below 0.8, 1.5 from 0.8.")
+    def reputation_multiplier(self) -> float:
+        return reputation_multiplier(self.evidence_quality_score)
+
+    @strawberry.field
+    async def verifier(self, info: strawberry.Info[Context, None]) -> UserType:
+        user = await info.context.loaders.users_by_id.load(self.row.verifier_id)
+        return UserType.from_row(user)
 
 
 @strawberry.enum
@@ -85,6 +132,23 @@ class ContributionType(relay.Node):
         rows = await info.context.loaders.skills_by_contribution_id.load(self.row.id)
         return [SkillType.from_row(skill) for skill in rows]
 
+    @strawberry.field(description="0..1, from the contribution's verified evidence.")
+    async def evidence_quality_score(self, info: strawberry.Info[Context, None]) -> float:
+        return await info.context.loaders.evidence_quality_by_contribution_id.load(self.row.id)
+
+    @strawberry.field(description="1.0 below 0.6, 1.2 below 0.8, 1.5 from 0.8.")
+    async def reputation_multiplier(self, info: strawberry.Info[Context, None]) -> float:
+        score = await info.context.loaders.evidence_quality_by_contribution_id.load(self.row.id)
+        return reputation_multiplier(score)
+
+    @strawberry.field(description="Oldest first.")
+    async def verifications(
+        self, info: strawberry.Info[Context, None], first: int, after: str | None = None
+    ) -> relay.Connection[VerificationType]:
+        limit, offset = page_window(first, after)
+        rows = await info.context.loaders.verifications_by_contribution_id.load(self.row.id)
+        return connection(rows[offset : offset + limit], first, offset, VerificationType.from_row)
+
 
 @strawberry.enum
 class ContributionErrorCode(Enum):
@@ -125,3 +189,20 @@ class ContributionFilterInput:
     task_id: strawberry.ID | None = None
     verification_status: VerificationStatus | None = None
     contribution_type: ContributionKind | None = None
+
+
+@strawberry.input
+class ContributionVerifyInput:
+    contribution_id: strawberry.ID
+    outcome: VerificationOutcome = strawberry.field(description="APPROVED or REJECTED.")
+    evidence_quality_score: float | None = strawberry.field(
+        default=None, description="0..1; computed from the evidence when omitted."
+    )
+    notes: str | None = None
+
+
+@strawberry.type
+class ContributionVerifyPayload:
+    contribution: ContributionType | None
+    verification: VerificationType | None
+    errors: list[ContributionError]

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
-from gotong_gql.contribution.models import Contribution, ContributionSkill
+from gotong_gql.contribution.models import Contribution, ContributionSkill, Verification
+from gotong_gql.contribution.verification import evidence_qualities
 from gotong_gql.skill.models import Skill, UserSkill
 from gotong_gql.task.models import Task, TaskSkill
 from gotong_gql.user.models import User, UserRole
@@ -36,6 +37,7 @@ class Loaders:
         self._db = db
         self.users_by_id: DataLoader[uuid.UUID, User | None] = DataLoader(_by_id(db, User))
         self.tasks_by_id: DataLoader[uuid.UUID, Task | None] = DataLoader(_by_id(db, Task))
+        self.skills_by_id: DataLoader[uuid.UUID, Skill | None] = DataLoader(_by_id(db, Skill))
         self.skills_by_task_id: DataLoader[uuid.UUID, list[Skill]] = DataLoader(
             self._skills_by_task_id
         )
@@ -50,6 +52,12 @@ class Loaders:
         )
         self.skills_by_contribution_id: DataLoader[uuid.UUID, list[Skill]] = DataLoader(
             self._skills_by_contribution_id
+        )
+        self.verifications_by_contribution_id: DataLoader[uuid.UUID, list[Verification]] = (
+            DataLoader(self._verifications_by_contribution_id)
+        )
+        self.evidence_quality_by_contribution_id: DataLoader[uuid.UUID, float] = DataLoader(
+            self._evidence_quality_by_contribution_id
         )
 
     async def _skills_by_task_id(self, task_ids: Sequence[uuid.UUID]) -> list[list[Skill]]:
@@ -114,3 +122,24 @@ class Loaders:
         for contribution_id, skill in rows:
             grouped[contribution_id].append(skill)
         return [grouped[contribution_id] for contribution_id in contribution_ids]
+
+    async def _verifications_by_contribution_id(
+        self, contribution_ids: Sequence[uuid.UUID]
+    ) -> list[list[Verification]]:
+        async with self._db() as session:
+            rows = await session.scalars(
+                select(Verification)
+                .where(Verification.contribution_id.in_(contribution_ids))
+                .order_by(Verification.created_at, Verification.id)
+            )
+            grouped: dict[uuid.UUID, list[Verification]] = defaultdict(list)
+            for row in rows:
+                grouped[row.contribution_id].append(row)
+        return [grouped[contribution_id] for contribution_id in contribution_ids]
+
+    async def _evidence_quality_by_contribution_id(
+        self, contribution_ids: Sequence[uuid.UUID]
+    ) -> list[float]:
+        async with self._db() as session:
+            scores = await evidence_qualities(session, list(contribution_ids))
+        return [scores[contribution_id] for contribution_id in contribution_ids]

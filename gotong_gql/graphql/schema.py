@@ -12,6 +12,7 @@ from gotong_gql.graphql.errors import ErrorReporting
 from gotong_gql.graphql.permissions import IsAuthenticated
 from gotong_gql.task.resolvers import TaskMutations, TaskQueries, TaskSubscriptions
 from gotong_gql.user.resolvers import AccountMutations, AccountQueries
+from gotong_gql.vouch.resolvers import VouchMutations, VouchQueries
 from gotong_gql.webhook.resolvers import WebhookMutations, WebhookQueries
 
 
@@ -22,10 +23,12 @@ class NodeQueries:
 
 
 Query = merge_types(
-    "Query", (NodeQueries, AccountQueries, TaskQueries, ContributionQueries, WebhookQueries)
+    "Query",
+    (NodeQueries, AccountQueries, TaskQueries, ContributionQueries, VouchQueries, WebhookQueries),
 )
 Mutation = merge_types(
-    "Mutation", (AccountMutations, TaskMutations, ContributionMutations, WebhookMutations)
+    "Mutation",
+    (AccountMutations, TaskMutations, ContributionMutations, VouchMutations, WebhookMutations),
 )
 Subscription = merge_types("Subscription", (TaskSubscriptions,))
 

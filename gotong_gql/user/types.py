@@ -20,9 +20,11 @@ from gotong_gql.user.models import User
 if TYPE_CHECKING:
     from gotong_gql.contribution.types import ContributionType
     from gotong_gql.task.types import TaskType
+    from gotong_gql.vouch.types import VouchType
 
 TaskRef = Annotated["TaskType", strawberry.lazy("gotong_gql.task.types")]
 ContributionRef = Annotated["ContributionType", strawberry.lazy("gotong_gql.contribution.types")]
+VouchRef = Annotated["VouchType", strawberry.lazy("gotong_gql.vouch.types")]
 
 
 @strawberry.enum
@@ -103,6 +105,24 @@ class UserType(relay.Node):
                 offset=offset,
             )
         return connection(rows, first, offset, ContributionType.from_row)
+
+    @strawberry.field(description="Endorsements this user received, newest first.")
+    async def vouches_received(
+        self, info: strawberry.Info[Context, None], first: int, after: str | None = None
+    ) -> relay.Connection[VouchRef]:
+        from gotong_gql.vouch.resolvers import vouch_connection
+        from gotong_gql.vouch.service import VouchFilter
+
+        return await vouch_connection(info, VouchFilter(vouchee_id=self.row.id), first, after)
+
+    @strawberry.field(description="Endorsements this user gave, newest first.")
+    async def vouches_given(
+        self, info: strawberry.Info[Context, None], first: int, after: str | None = None
+    ) -> relay.Connection[VouchRef]:
+        from gotong_gql.vouch.resolvers import vouch_connection
+        from gotong_gql.vouch.service import VouchFilter
+
+        return await vouch_connection(info, VouchFilter(voucher_id=self.row.id), first, after)
 
     @strawberry.field
     async def tasks_created(
