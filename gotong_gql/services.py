@@ -11,7 +11,7 @@ from gotong_gql import __version__
 from gotong_gql.cache import Cache, create_cache
 from gotong_gql.db import create_engine, create_session_factory
 from gotong_gql.jobs import DramatiqJobQueue, InProcessJobQueue, JobQueue, create_broker
-from gotong_gql.pubsub import InProcessPubSub
+from gotong_gql.pubsub import InProcessPubSub, RedisPubSub, create_pubsub
 from gotong_gql.security import TokenCodec
 from gotong_gql.settings import Settings
 
@@ -24,7 +24,7 @@ class Services:
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
     tokens: TokenCodec
-    pubsub: InProcessPubSub
+    pubsub: InProcessPubSub | RedisPubSub
     cache: Cache
     http: httpx.AsyncClient
     jobs: JobQueue = field(init=False)
@@ -37,7 +37,7 @@ class Services:
             engine=engine,
             session_factory=create_session_factory(engine),
             tokens=TokenCodec(settings),
-            pubsub=InProcessPubSub(),
+            pubsub=create_pubsub(settings.redis_url),
             cache=create_cache(settings.redis_url),
             http=httpx.AsyncClient(
                 headers={"User-Agent": USER_AGENT},

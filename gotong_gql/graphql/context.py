@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -76,6 +77,15 @@ class Context:
             return self.services.tokens.decode(self.token, "access").user_id
         except TokenError:
             return None
+
+    def token_expires_at(self) -> datetime:
+        """When the access token of this request (or WebSocket connection) expires."""
+        if not self.token:
+            raise unauthenticated()
+        try:
+            return self.services.tokens.decode(self.token, "access").expires_at
+        except TokenError as exc:
+            raise ApiError("UNAUTHENTICATED", str(exc), reason=exc.code) from None
 
     def require_user_id(self) -> uuid.UUID:
         if not self.token:

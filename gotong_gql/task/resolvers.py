@@ -16,6 +16,7 @@ from gotong_gql.graphql.ids import parse_global_id
 from gotong_gql.graphql.inputs import input_data
 from gotong_gql.graphql.pagination import connection, page_window
 from gotong_gql.graphql.permissions import IsAuthenticated
+from gotong_gql.graphql.subscriptions import messages
 from gotong_gql.skill.service import normalise_skill_names
 from gotong_gql.task import service
 from gotong_gql.task.models import Task
@@ -223,19 +224,17 @@ async def _task_events(
 ) -> AsyncGenerator[TaskEvent, None]:
     context = info.context
     context.require_user_id()
-    async with context.services.pubsub.subscribe(channel) as queue:
-        while True:
-            message = await queue.get()
-            # Each event is read in a fresh session: the connection may live for hours.
-            async with context.services.session_factory() as session:
-                task = await session.get(Task, uuid.UUID(message["task_id"]))
-                if task is None or not await accept(session, task):
-                    continue
-            yield TaskEvent(
-                type=TaskEventType(message["type"]),
-                task=TaskType.from_row(task),
-                at=datetime.fromisoformat(message["at"]),
-            )
+    async for message in messages(context, channel):
+        # Each event is read in a fresh session: the connection may live for hours.
+        async with context.services.session_factory() as session:
+            task = await session.get(Task, uuid.UUID(message["task_id"]))
+            if task is None or not await accept(session, task):
+                continue
+        yield TaskEvent(
+            type=TaskEventType(message["type"]),
+            task=TaskType.from_row(task),
+            at=datetime.fromisoformat(message["at"]),
+        )
 
 
 @strawberry.type

@@ -1,0 +1,233 @@
+"""Live task updates across processes: two API processes and a worker share PostgreSQL and
+Redis; a subscriber on process A sees, in order, what happens through process B."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+import redis
+import websockets
+from gql import Client, GraphQLRequest, gql
+from gql.transport.websockets import WebsocketsTransport
+from strawberry import relay
+
+from gotong_gql.security import TokenCodec
+from gotong_gql.settings import Settings
+from tests.conftest import JWT_SECRET, create_database, drop_database
+from tests.e2e.processes import start_worker
+from tests.e2e.server import cli, serve
+
+pytestmark = pytest.mark.slow
+REDIS_URL = "redis://127.0.0.1:6379/13"
+PASSWORD = "correct horse battery"
+SUBSCRIPTION = gql("""subscription($id: ID!) { taskUpdated(taskId: $id) {
+  type task { status assignee { username } } } }""")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cluster")
+    database = create_database(tmp)
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    env = {
+        "DATABASE_URL": database.url,
+        "JWT_SECRET": JWT_SECRET,
+        "REDIS_URL": REDIS_URL,
+        "VAR_DIR": str(tmp / "var"),
+        "GOTONG_ENV": "development",
+    }
+    assert cli("migrate", env=env).returncode == 0
+    made = cli(
+        "user",
+        "create",
+        "--username",
+        "siti",
+        "--email",
+        "siti@example.org",
+        "--password",
+        PASSWORD,
+        "--role",
+        "organizer",
+        env=env,
+    )
+    assert made.returncode == 0, made.stderr
+    with ExitStack() as stack:
+        a = stack.enter_context(serve(env, tmp / "a.log"))
+        b = stack.enter_context(serve(env, tmp / "b.log"))
+        worker = start_worker(env, tmp / "worker.log")
+        stack.callback(worker.stop)
+        yield {"a": a, "b": b}
+    drop_database(database)
+
+
+def _gql(base, query, variables=None, token=None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    body = httpx.post(
+        f"{base}/graphql",
+        json={"query": query, "variables": variables or {}},
+        headers=headers,
+        timeout=10,
+    ).json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def _login(base, login):
+    data = _gql(
+        base,
+        """mutation($l: String!, $p: String!) { tokenCreate(input:
+      {login: $l, password: $p}) { accessToken user { id } } }""",
+        {"l": login, "p": PASSWORD},
+    )
+    return data["tokenCreate"]["accessToken"], data["tokenCreate"]["user"]["id"]
+
+
+def _register(base, username):
+    _gql(
+        base,
+        """mutation($u: String!, $e: String!, $p: String!) { accountRegister(input:
+      {username: $u, email: $e, password: $p}) { errors { code } } }""",
+        {"u": username, "e": f"{username}@example.org", "p": PASSWORD},
+    )
+    return _login(base, username)
+
+
+def _ws(base):
+    return base.replace("http://", "ws://") + "/graphql"
+
+
+async def test_a_subscriber_on_a_sees_changes_made_through_b_in_order(cluster):
+    a, b = cluster["a"], cluster["b"]
+    siti, _ = await asyncio.to_thread(_login, b, "siti")
+    budi_name = f"budi{uuid.uuid4().hex[:6]}"
+    budi, budi_id = await asyncio.to_thread(_register, b, budi_name)
+    task = (
+        await asyncio.to_thread(
+            _gql, b, 'mutation { taskCreate(input: {title: "Live"}) { task { id } } }', None, siti
+        )
+    )["taskCreate"]["task"]["id"]
+    transport = WebsocketsTransport(
+        url=_ws(a),
+        init_payload={"authorization": f"Bearer {budi}"},
+        subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+    )
+    received: list[dict] = []
+
+    async def listen(session):
+        request = GraphQLRequest(SUBSCRIPTION, variable_values={"id": task})
+        async for result in session.subscribe(request):
+            received.append(result["taskUpdated"])
+            if len(received) == 3:
+                return
+
+    async with Client(transport=transport) as session:
+        listener = asyncio.create_task(listen(session))
+        await asyncio.sleep(0.5)  # subscribed before the changes
+        steps = [
+            (
+                "mutation($t: ID!, $u: ID!) { taskAssign(input: {taskId: $t, assigneeId: $u})"
+                " { errors { code } } }",
+                {"t": task, "u": budi_id},
+                siti,
+                [],
+            ),
+            # Refused (siti is not the assignee): publishes nothing.
+            (
+                "mutation($t: ID!) { taskStart(input: {taskId: $t}) { errors { code } } }",
+                {"t": task},
+                siti,
+                [{"code": "FORBIDDEN"}],
+            ),
+            (
+                "mutation($t: ID!) { taskStart(input: {taskId: $t}) { errors { code } } }",
+                {"t": task},
+                budi,
+                [],
+            ),
+            (
+                "mutation($t: ID!) { taskComplete(input: {taskId: $t}) { errors { code } } }",
+                {"t": task},
+                budi,
+                [],
+            ),
+        ]
+        for document, variables, token, errors in steps:
+            data = await asyncio.to_thread(_gql, b, document, variables, token)
+            assert next(iter(data.values()))["errors"] == errors
+        await asyncio.wait_for(listener, timeout=20)
+    assignee = {"username": budi_name}
+    assert received == [
+        {"type": "ASSIGNED", "task": {"status": "ASSIGNED", "assignee": assignee}},
+        {"type": "STARTED", "task": {"status": "IN_PROGRESS", "assignee": assignee}},
+        {"type": "COMPLETED", "task": {"status": "COMPLETED", "assignee": assignee}},
+    ]
+
+
+async def _raw(base, init=True, token=None):
+    ws = await websockets.connect(_ws(base), subprotocols=["graphql-transport-ws"])
+    if init:
+        await ws.send(
+            json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+        )
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+    return ws
+
+
+async def _closed_with(ws) -> int:
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        while True:
+            await asyncio.wait_for(ws.recv(), timeout=15)
+    return closed.value.rcvd.code
+
+
+async def test_no_connection_init_is_closed_4408(cluster):
+    ws = await _raw(cluster["a"], init=False)
+    assert await _closed_with(ws) == 4408
+
+
+async def test_duplicate_subscription_id_is_closed_4409(cluster):
+    token, _ = await asyncio.to_thread(_login, cluster["a"], "siti")
+    ws = await _raw(cluster["a"], token=token)
+    subscribe = {
+        "id": "1",
+        "type": "subscribe",
+        "payload": {"query": "subscription { taskEvents { type } }"},
+    }
+    await ws.send(json.dumps(subscribe))
+    await ws.send(json.dumps(subscribe))
+    assert await _closed_with(ws) == 4409
+
+
+async def test_subscriptions_end_when_the_token_expires(cluster):
+    _, user_id = await asyncio.to_thread(_login, cluster["a"], "siti")
+    settings = Settings(jwt_secret=JWT_SECRET)
+    lifetime = settings.access_token_ttl_seconds
+    node_id = uuid.UUID(relay.GlobalID.from_id(user_id).node_id)
+    # A token with two seconds left.
+    short = (
+        TokenCodec(settings)
+        .issue(node_id, "access", now=datetime.now(UTC) - timedelta(seconds=lifetime - 2))
+        .token
+    )
+    ws = await _raw(cluster["a"], token=short)
+    await ws.send(
+        json.dumps(
+            {
+                "id": "1",
+                "type": "subscribe",
+                "payload": {"query": "subscription { taskEvents { type } }"},
+            }
+        )
+    )
+    message = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+    assert message["id"] == "1"
+    assert message["type"] in ("next", "error")
+    errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
+    assert errors[0]["extensions"] == {"code": "UNAUTHENTICATED", "reason": "TOKEN_EXPIRED"}
+    await ws.close()
