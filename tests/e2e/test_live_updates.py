@@ -17,6 +17,7 @@ from gql import Client, GraphQLRequest, gql
 from gql.transport.websockets import WebsocketsTransport
 from strawberry import relay
 
+from gotong_gql.graphql.view import MAX_SUBSCRIPTIONS_PER_CONNECTION
 from gotong_gql.security import TokenCodec
 from gotong_gql.settings import Settings
 from tests.conftest import JWT_SECRET, create_database, drop_database
@@ -231,3 +232,38 @@ async def test_subscriptions_end_when_the_token_expires(cluster):
     errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
     assert errors[0]["extensions"] == {"code": "UNAUTHENTICATED", "reason": "TOKEN_EXPIRED"}
     await ws.close()
+
+
+async def test_ping_is_answered_with_pong(cluster):
+    token, _ = await asyncio.to_thread(_login, cluster["a"], "siti")
+    ws = await _raw(cluster["a"], token=token)
+    await ws.send(json.dumps({"type": "ping"}))
+    assert json.loads(await asyncio.wait_for(ws.recv(), timeout=5)) == {"type": "pong"}
+    await ws.close()
+
+
+async def test_subscriptions_per_connection_are_capped(cluster):
+    token, _ = await asyncio.to_thread(_login, cluster["a"], "siti")
+    ws = await _raw(cluster["a"], token=token)
+    for index in range(MAX_SUBSCRIPTIONS_PER_CONNECTION + 1):
+        await ws.send(
+            json.dumps(
+                {
+                    "id": str(index),
+                    "type": "subscribe",
+                    "payload": {"query": "subscription { taskEvents { type } }"},
+                }
+            )
+        )
+    message = json.loads(await asyncio.wait_for(ws.recv(), timeout=5))
+    assert message["type"] == "error"
+    assert message["id"] == str(MAX_SUBSCRIPTIONS_PER_CONNECTION)
+    await ws.close()
+
+
+async def test_websocket_origins_come_from_the_allow_list(cluster):
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await websockets.connect(
+            _ws(cluster["a"]), subprotocols=["graphql-transport-ws"], origin="https://evil.example"
+        )
+    assert refused.value.response.status_code == 403
