@@ -10,21 +10,43 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from graphql import GraphQLError
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gotong_gql import migrate
+from gotong_gql.graphql.limits import GraphQLGuard
 from gotong_gql.graphql.view import GraphQLView
+from gotong_gql.middleware import SecurityHeadersMiddleware
 from gotong_gql.services import Services
 from gotong_gql.settings import Settings, load_settings
+from gotong_gql.storage import object_routes
 from gotong_gql.webhook.service import sweep_forever
 
 log = logging.getLogger(__name__)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Headers a browser page on an allowed origin may read from a cross-origin response.
+EXPOSED_HEADERS = [
+    "X-Request-ID",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "Retry-After",
+]
+
+
+def _unexpected_errors_only(record: logging.LogRecord) -> bool:
+    """Strawberry logs every GraphQL error at ERROR. Errors of the client's making (validation,
+    authentication, bad input) are answers, not server faults, and their messages can echo what
+    the client sent; unexpected exceptions stay (ErrorReporting logs them with the request id)."""
+    exc = record.exc_info[1] if record.exc_info else None
+    return exc is not None and not isinstance(exc, GraphQLError)
 
 
 class RequestIdMiddleware:
@@ -77,10 +99,13 @@ async def readyz(request: Request) -> JSONResponse:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
+    guard = GraphQLGuard.from_settings(settings)
+    logging.getLogger("strawberry.execution").addFilter(_unexpected_errors_only)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services = Services.create(settings)
+        await services.storage.ensure_ready()
         app.state.services = services
         app.state.migration_head = migrate.head_revision()
         # Embedded mode: no worker process, so this process sweeps the outbox itself.
@@ -91,21 +116,39 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if sweeper is not None:
                 sweeper.cancel()
                 await asyncio.gather(sweeper, return_exceptions=True)
+            await guard.close()
             await services.close()
 
     graphql = GraphQLView(
         lambda request: request.app.state.services,
         graphiql=not settings.is_production,
         allowed_origins=settings.cors_origins,
+        guard=guard,
+        max_body_bytes=settings.graphql_max_body_bytes,
     )
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", graphql),  # the view answers 405 for other methods
             WebSocketRoute("/graphql", graphql),
+            # Signed upload and download URLs of the local object store (embedded mode).
+            *object_routes(lambda request: request.app.state.services.storage),
         ],
         lifespan=lifespan,
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(SecurityHeadersMiddleware, hsts=settings.is_production),
+            # Bearer tokens, not cookies: no credentials mode; WebSocket origins use the same list.
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", "Accept", "X-Request-ID"],
+                expose_headers=EXPOSED_HEADERS,
+                max_age=600,
+            ),
+        ],
     )
-    app.add_middleware(RequestIdMiddleware)
+    app.state.graphql_guard = guard
     return app

@@ -16,6 +16,8 @@ user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 webhooks_app = typer.Typer(help="Operate the webhook outbox.", no_args_is_help=True)
 app.add_typer(webhooks_app, name="webhooks")
+evidence_app = typer.Typer(help="Check stored evidence.", no_args_is_help=True)
+app.add_typer(evidence_app, name="evidence")
 console = Console(stderr=True)
 
 
@@ -180,3 +182,23 @@ def markov_stub(
         previous.get_secret_value() if previous else None,
         token.get_secret_value() if token else None,
     )
+
+
+@evidence_app.command("verify")
+def evidence_verify(
+    everything: Annotated[
+        bool, typer.Option("--all", help="Also objects of rejected or unfinished evidence.")
+    ] = False,
+) -> None:
+    """Re-hash stored objects; list every one whose bytes no longer match (exit code 1)."""
+    from gotong_gql.evidence.integrity import verify_objects
+
+    checked, bad = asyncio.run(verify_objects(_settings(), everything=everything, console=console))
+    for mismatch in bad:
+        sys.stdout.write(
+            f"MISMATCH {mismatch.key} evidence={mismatch.evidence_id} "
+            f"stored={mismatch.stored} found={mismatch.found or 'missing'}\n"
+        )
+    console.print(f"{checked} object(s) checked, {len(bad)} mismatch(es)")
+    if bad:
+        raise typer.Exit(1)

@@ -27,9 +27,10 @@ Handler = Callable[..., Awaitable[None]]
 
 def job_handlers() -> dict[str, Handler]:
     """Every job by its actor name. Each handler takes (services, *ids)."""
+    from gotong_gql.evidence.service import process_evidence
     from gotong_gql.webhook.delivery import deliver_webhook
 
-    return {"deliver_webhook": deliver_webhook}
+    return {"deliver_webhook": deliver_webhook, "process_evidence": process_evidence}
 
 
 class JobQueue(Protocol):

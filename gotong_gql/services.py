@@ -14,6 +14,7 @@ from gotong_gql.jobs import DramatiqJobQueue, InProcessJobQueue, JobQueue, creat
 from gotong_gql.pubsub import InProcessPubSub, RedisPubSub, create_pubsub
 from gotong_gql.security import TokenCodec
 from gotong_gql.settings import Settings
+from gotong_gql.storage import ObjectStore, create_store
 
 USER_AGENT = f"GotongRoyong/{__version__}"
 
@@ -27,6 +28,7 @@ class Services:
     pubsub: InProcessPubSub | RedisPubSub
     cache: Cache
     http: httpx.AsyncClient
+    storage: ObjectStore
     jobs: JobQueue = field(init=False)
 
     @classmethod
@@ -39,6 +41,7 @@ class Services:
             tokens=TokenCodec(settings),
             pubsub=create_pubsub(settings.redis_url),
             cache=create_cache(settings.redis_url),
+            storage=create_store(settings),
             http=httpx.AsyncClient(
                 headers={"User-Agent": USER_AGENT},
                 timeout=settings.webhook_timeout_seconds,
@@ -54,6 +57,7 @@ class Services:
 
     async def close(self) -> None:
         await self.jobs.close()
+        await self.storage.close()
         await self.http.aclose()
         await self.cache.close()
         await self.pubsub.close()

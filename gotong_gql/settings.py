@@ -68,12 +68,62 @@ class Settings(BaseSettings):
     verification_quorum: int = Field(default=3, ge=1)
     vouch_min_reputation: float = 0.0
 
+    # Hardening of /graphql (README "Hardening"). Request bodies over this many bytes: 413.
+    graphql_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Checked before execution: field nesting depth (introspection fields excluded), aliases and
+    # directives in a document, lexical tokens, and the node cost: GitHub-style, a connection's
+    # `first: N` counts N nodes and multiplies the cost of what is selected below it.
+    graphql_max_depth: int = Field(default=15, ge=2)
+    graphql_max_aliases: int = Field(default=30, ge=0)
+    graphql_max_directives: int = Field(default=50, ge=0)
+    graphql_max_tokens: int = Field(default=5000, ge=100)
+    graphql_max_cost: int = Field(default=5000, ge=1)
+    # Rate limits as "N/period" (the `limits` notation: "300/minute", "10/15 minutes"), kept in
+    # Redis when REDIS_URL is set, in this process otherwise. A query costs 1 + nodes // 100
+    # points, charged to the signed-in user, or to the client IP for anonymous requests.
+    rate_limit_enabled: bool = True
+    rate_limit_user: str = "300/minute"
+    rate_limit_ip: str = "300/minute"
+    # Against password guessing: failed tokenCreate per login (email or username) and per IP;
+    # every accountRegister per email and per IP.
+    rate_limit_login_account: str = "10/15 minutes"
+    rate_limit_login_ip: str = "100/15 minutes"
+    rate_limit_register_account: str = "5/hour"
+    rate_limit_register_ip: str = "20/hour"
+
+    @field_validator(
+        "rate_limit_user",
+        "rate_limit_ip",
+        "rate_limit_login_account",
+        "rate_limit_login_ip",
+        "rate_limit_register_account",
+        "rate_limit_register_ip",
+    )
+    @classmethod
+    def _rate_limit_notation(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"not a rate limit like '300/minute': {value!r}") from None
+        return value
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _lease_outlives_an_attempt(self) -> Settings:
+        if self.webhook_lease_seconds <= self.webhook_timeout_seconds:
+            raise ValueError(
+                "WEBHOOK_LEASE_SECONDS must be longer than WEBHOOK_TIMEOUT_SECONDS: a lease that "
+                "ends during an attempt lets a second worker send the same event"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> Settings:

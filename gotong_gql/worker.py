@@ -54,7 +54,9 @@ def run(settings: Settings, threads: int) -> None:
     broker = create_broker(settings.redis_url)
     services = Services.create(settings)
     register_actors(broker, services)
-    worker = dramatiq.Worker(broker, worker_threads=threads)
+    # worker_timeout: how long an idle consumer waits for messages (ms); Dramatiq's default of
+    # 1 s would add up to a second to the delivery of an event that arrives after a quiet spell.
+    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -7,6 +7,7 @@ an unreachable PostgreSQL fails the run instead of skipping it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -24,9 +25,35 @@ from gotong_gql.app import create_app
 from gotong_gql.models import metadata
 from gotong_gql.settings import Settings
 
+SESSION_LOG = "session.log"
 PG_ADMIN_DSN = os.environ.get("GOTONG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 JWT_SECRET = "test-secret-" + "x" * 40
 BACKEND = os.environ.get("GOTONG_TEST_DB", "sqlite")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """tests/http/test_logs.py searches what the whole run logged: it runs last."""
+    audit = [item for item in items if item.path.parts[-2:] == ("http", "test_logs.py")]
+    items[:] = [item for item in items if item not in audit] + audit
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every record logged during the run, at INFO and above as in production (SQLAlchemy's
+    statement log stays off, as with DATABASE_ECHO unset), in one file under the base temp."""
+    path = tmp_path_factory.getbasetemp() / SESSION_LOG
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root, engine = logging.getLogger(), logging.getLogger("sqlalchemy.engine")
+    levels = root.level, engine.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    engine.setLevel(logging.WARNING)
+    yield path
+    root.removeHandler(handler)
+    root.setLevel(levels[0])
+    engine.setLevel(levels[1])
+    handler.close()
 
 
 async def _pg_admin(sql: str) -> None:

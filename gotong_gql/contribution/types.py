@@ -11,6 +11,8 @@ from strawberry.scalars import JSON
 
 from gotong_gql.contribution.models import Contribution, Verification
 from gotong_gql.contribution.verification import reputation_multiplier
+from gotong_gql.evidence import service as evidence_service
+from gotong_gql.evidence.types import EvidenceType
 from gotong_gql.graphql.context import Context
 from gotong_gql.graphql.nodes import load_nodes
 from gotong_gql.graphql.pagination import connection, page_window
@@ -131,6 +133,22 @@ class ContributionType(relay.Node):
     async def skills(self, info: strawberry.Info[Context, None]) -> list[SkillType]:
         rows = await info.context.loaders.skills_by_contribution_id.load(self.row.id)
         return [SkillType.from_row(skill) for skill in rows]
+
+    @strawberry.field(
+        description="Its evidence, oldest first; null for users who may not see evidence."
+    )
+    async def evidence(
+        self, info: strawberry.Info[Context, None], first: int, after: str | None = None
+    ) -> relay.Connection[EvidenceType] | None:
+        limit, offset = page_window(first, after)
+        viewer = await info.context.require_viewer()
+        async with info.context.db() as session:
+            if not await evidence_service.visible_contribution(
+                session, viewer.id, viewer.roles, self.row.id
+            ):
+                return None
+            rows = await evidence_service.evidence_of(session, self.row.id)
+        return connection(rows[offset : offset + limit], first, offset, EvidenceType.from_row)
 
     @strawberry.field(description="0..1, from the contribution's verified evidence.")
     async def evidence_quality_score(self, info: strawberry.Info[Context, None]) -> float:

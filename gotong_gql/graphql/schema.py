@@ -8,7 +8,13 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
 from gotong_gql.contribution.resolvers import ContributionMutations, ContributionQueries
+from gotong_gql.evidence.resolvers import (
+    EvidenceMutations,
+    EvidenceQueries,
+    EvidenceSubscriptions,
+)
 from gotong_gql.graphql.errors import ErrorReporting
+from gotong_gql.graphql.limits import QueryGuard
 from gotong_gql.graphql.permissions import IsAuthenticated
 from gotong_gql.task.resolvers import TaskMutations, TaskQueries, TaskSubscriptions
 from gotong_gql.user.resolvers import AccountMutations, AccountQueries
@@ -24,17 +30,32 @@ class NodeQueries:
 
 Query = merge_types(
     "Query",
-    (NodeQueries, AccountQueries, TaskQueries, ContributionQueries, VouchQueries, WebhookQueries),
+    (
+        NodeQueries,
+        AccountQueries,
+        TaskQueries,
+        ContributionQueries,
+        EvidenceQueries,
+        VouchQueries,
+        WebhookQueries,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
-    (AccountMutations, TaskMutations, ContributionMutations, VouchMutations, WebhookMutations),
+    (
+        AccountMutations,
+        TaskMutations,
+        ContributionMutations,
+        EvidenceMutations,
+        VouchMutations,
+        WebhookMutations,
+    ),
 )
-Subscription = merge_types("Subscription", (TaskSubscriptions,))
+Subscription = merge_types("Subscription", (TaskSubscriptions, EvidenceSubscriptions))
 
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    extensions=[ErrorReporting, ParserCache, ValidationCache],
+    extensions=[ErrorReporting, ParserCache, ValidationCache, QueryGuard],
 )

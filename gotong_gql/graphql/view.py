@@ -1,4 +1,6 @@
-"""The Strawberry ASGI view: builds a Context per request (or WebSocket) and closes it after."""
+"""The /graphql endpoint: GraphQL over HTTP (graphql/http.py) and subscriptions over WebSocket
+(Strawberry's graphql-transport-ws). A Context is built per request (or WebSocket) and closed
+after; the GraphQLGuard (graphql/limits.py) goes on request.state for the QueryGuard extension."""
 
 from __future__ import annotations
 
@@ -6,17 +8,32 @@ from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
 
+from gotong_gql.graphql import http
 from gotong_gql.graphql.context import Context
+from gotong_gql.graphql.limits import (
+    RATE_LIMITED,
+    GraphQLGuard,
+    classify_parse_error,
+    rate_limited,
+)
 from gotong_gql.graphql.schema import schema
 from gotong_gql.security import TokenError
-from gotong_gql.services import Services
 
 CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
+ALLOWED_OPERATIONS = {
+    "GET": {OperationType.QUERY},
+    "POST": {OperationType.QUERY, OperationType.MUTATION},
+}
 
 
 def bearer_token(header: str | None) -> str | None:
@@ -26,30 +43,143 @@ def bearer_token(header: str | None) -> str | None:
 
 
 class GraphQLView(GraphQL[Context, None]):
-    def __init__(self, services_getter: Any, *, graphiql: bool, allowed_origins: list[str]) -> None:
+    def __init__(
+        self,
+        services_getter: Any,
+        *,
+        graphiql: bool,
+        allowed_origins: list[str],
+        guard: GraphQLGuard,
+        max_body_bytes: int,
+    ) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if graphiql else None,
+            allow_queries_via_get=True,
             connection_init_wait_timeout=CONNECTION_INIT_TIMEOUT,
             max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
             allowed_origins=allowed_origins,
         )
         self._services = services_getter
+        self.guard = guard
+        self.max_body_bytes = max_body_bytes
 
-    async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
-        services: Services = self._services(request)
-        is_websocket = request.scope["type"] == "websocket"
-        context = Context(
-            services=services,
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            response = await self.handle_http(Request(scope, receive))
+            await response(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+    def _context(self, request: Request | WebSocket, token: str | None) -> Context:
+        request.state.graphql_guard = self.guard
+        request.state.rate_limit = None
+        request.state.rate_limit_charged = False
+        return Context(
+            services=self._services(request),
             request=request,
             response=None,
             request_id=request.scope.get("state", {}).get("request_id", ""),
-            token=None if is_websocket else bearer_token(request.headers.get("authorization")),
+            token=token,
         )
+
+    async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
+        """WebSocket connections (HTTP requests are served by handle_http)."""
+        context = self._context(request, None)
         try:
             return await super().run(request, context=context, root_value=root_value)
         finally:
             await context.close()
+
+    async def handle_http(self, request: Request) -> Response:
+        accept = request.headers.get("accept")
+        if request.method not in ALLOWED_OPERATIONS:
+            return _error(405, "METHOD_NOT_ALLOWED", "use GET or POST", Allow="GET, POST")
+        query_given = "query" in request.query_params
+        if request.method == "GET" and http.wants_html(accept) and not query_given:
+            if self.graphql_ide:
+                return HTMLResponse(self.graphql_ide_html)
+            return _error(404, "NOT_FOUND", "no GraphiQL here: send a GraphQL request")
+        media_type = http.negotiate(accept)
+        if media_type is None:
+            return _error(
+                406,
+                "NOT_ACCEPTABLE",
+                "accept application/graphql-response+json or application/json",
+            )
+        try:
+            params = await http.request_params(request, self.max_body_bytes)
+        except http.HttpError as error:
+            return _error(error.status, error.code, error.message, media_type, **error.headers)
+        context = self._context(request, bearer_token(request.headers.get("authorization")))
+        request.state.operation_name_given = params.operation_name is not None
+        try:
+            response = await self._execute(request, params, media_type, context)
+            if not request.state.rate_limit_charged:
+                response = await self._charge_refused(request, context, response, media_type)
+        finally:
+            await context.close()
+        if request.state.rate_limit is not None:
+            for name, value in request.state.rate_limit.headers().items():
+                response.headers.setdefault(name, value)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    async def _execute(
+        self, request: Request, params: http.GraphQLParams, media_type: str, context: Context
+    ) -> Response:
+        try:
+            result = await self.schema.execute(
+                params.query,
+                variable_values=params.variables,
+                context_value=context,
+                operation_name=params.operation_name,
+                allowed_operation_types=ALLOWED_OPERATIONS[request.method],
+                operation_extensions=params.extensions,
+            )
+        except InvalidOperationTypeError as error:
+            if error.operation_type == OperationType.MUTATION:
+                return _error(
+                    405, "METHOD_NOT_ALLOWED", "mutations need POST", media_type, Allow="POST"
+                )
+            return _error(
+                400,
+                "BAD_REQUEST",
+                "subscriptions are served over WebSocket (graphql-transport-ws)",
+                media_type,
+            )
+        except CannotGetOperationTypeError as error:
+            body = http.error_body("GRAPHQL_VALIDATION_FAILED", error.as_http_error_reason())
+            return http.json_response(body, http.status_for(media_type, True, set()), media_type)
+        except MissingQueryError:
+            return _error(400, "BAD_REQUEST", "`query` is required", media_type)
+        errors = [classify_parse_error(error, self.guard.limits) for error in result.errors or []]
+        request_error = http.is_request_error(
+            result.data, errors, isinstance(result, PreExecutionError)
+        )
+        body: dict[str, Any] = {} if request_error else {"data": result.data}
+        if errors:
+            body["errors"] = [error.formatted for error in errors]
+        if result.extensions:
+            body["extensions"] = result.extensions
+        codes = {(error.extensions or {}).get("code") for error in errors}
+        status = http.status_for(media_type, request_error, codes)  # type: ignore[arg-type]
+        return http.json_response(body, status, media_type)
+
+    async def _charge_refused(
+        self, request: Request, context: Context, response: Response, media_type: str
+    ) -> Response:
+        """A request refused before execution still costs a point (parsing and validating it
+        was work); past the limit it is answered 429 like any other."""
+        decision = await self.guard.charge(request, context.user_id, 1)
+        if decision is None or decision.allowed:
+            return response
+        error = rate_limited(decision, "query cost")
+        return http.json_response(
+            http.error_body(RATE_LIMITED, error.message, **{"retryAfter": decision.retry_after}),
+            429,
+            media_type,
+        )
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         raise AssertionError("the context is built in run()")  # pragma: no cover
@@ -68,3 +198,13 @@ class GraphQLView(GraphQL[Context, None]):
                 {"code": "UNAUTHENTICATED", "message": str(exc)}
             ) from None
         context.token = token
+
+
+def _error(
+    status: int,
+    code: str,
+    message: str,
+    media_type: str = http.JSON,
+    **headers: str,
+) -> Response:
+    return http.json_response(http.error_body(code, message), status, media_type, headers)

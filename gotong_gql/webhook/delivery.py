@@ -130,7 +130,8 @@ async def _send(services: Services, event: WebhookEvent) -> Outcome:
 
 
 async def _claim(services: Services, event_id: str) -> WebhookEvent | None:
-    """Take the event for one attempt, if it is due and nobody holds it."""
+    """Take the event for one attempt, if it is due and nobody holds it. The returned row's
+    `lease_until` identifies this claim."""
     now = utcnow()
     lease = now + timedelta(seconds=services.settings.webhook_lease_seconds)
     async with services.session_factory() as session:
@@ -150,13 +151,11 @@ async def _claim(services: Services, event_id: str) -> WebhookEvent | None:
                 ),
             )
             .values(status="processing", lease_until=lease)
-            .returning(WebhookEvent.id)
+            .returning(WebhookEvent)
         )
         claimed = result.scalar_one_or_none()
         await session.commit()
-        if claimed is None:
-            return None
-        return await session.get(WebhookEvent, claimed)
+        return claimed
 
 
 async def _not_yet_due(services: Services, event_id: str) -> float | None:
@@ -196,6 +195,11 @@ async def _record(services: Services, event: WebhookEvent, outcome: Outcome) -> 
     retry_in = None
     async with services.session_factory() as session:
         row = await session.get(WebhookEvent, event.id, with_for_update=True)
+        if row.status != "processing" or row.lease_until != event.lease_until:
+            # This attempt outlived its lease and another worker took the event over: its
+            # outcome is that worker's to record (the receiver deduplicates by event_id).
+            log.warning("webhook %s: lease lost during the attempt", event.event_id)
+            return None
         row.attempts += 1
         row.last_attempt_at = now
         row.last_status_code = outcome.status_code

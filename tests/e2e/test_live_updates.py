@@ -8,6 +8,7 @@ import json
 import uuid
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -23,6 +24,7 @@ from gotong_gql.settings import Settings
 from tests.conftest import JWT_SECRET, create_database, drop_database
 from tests.e2e.processes import start_worker
 from tests.e2e.server import cli, serve
+from tests.evidence.helpers import CONFIRM, REQUEST, make_jpeg
 
 pytestmark = pytest.mark.slow
 REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -104,6 +106,8 @@ def _ws(base):
 
 
 async def test_a_subscriber_on_a_sees_changes_made_through_b_in_order(cluster):
+    """Assigned, started, completed (which creates the contribution), then its photo verified
+    by the worker: evidence belongs to the contribution that completing the task creates."""
     a, b = cluster["a"], cluster["b"]
     siti, _ = await asyncio.to_thread(_login, b, "siti")
     budi_name = f"budi{uuid.uuid4().hex[:6]}"
@@ -124,7 +128,7 @@ async def test_a_subscriber_on_a_sees_changes_made_through_b_in_order(cluster):
         request = GraphQLRequest(SUBSCRIPTION, variable_values={"id": task})
         async for result in session.subscribe(request):
             received.append(result["taskUpdated"])
-            if len(received) == 3:
+            if len(received) == 4:
                 return
 
     async with Client(transport=transport) as session:
@@ -161,13 +165,101 @@ async def test_a_subscriber_on_a_sees_changes_made_through_b_in_order(cluster):
         for document, variables, token, errors in steps:
             data = await asyncio.to_thread(_gql, b, document, variables, token)
             assert next(iter(data.values()))["errors"] == errors
-        await asyncio.wait_for(listener, timeout=20)
+        contribution = (
+            await asyncio.to_thread(
+                _gql,
+                b,
+                "query($t: ID!) { task(id: $t) { contribution { id } } }",
+                {"t": task},
+                budi,
+            )
+        )["task"]["contribution"]["id"]
+        await asyncio.to_thread(_upload_photo, b, budi, contribution)
+        await asyncio.wait_for(listener, timeout=30)
     assignee = {"username": budi_name}
     assert received == [
         {"type": "ASSIGNED", "task": {"status": "ASSIGNED", "assignee": assignee}},
         {"type": "STARTED", "task": {"status": "IN_PROGRESS", "assignee": assignee}},
         {"type": "COMPLETED", "task": {"status": "COMPLETED", "assignee": assignee}},
+        {"type": "EVIDENCE_ADDED", "task": {"status": "COMPLETED", "assignee": assignee}},
     ]
+
+
+def _upload_photo(base: str, token: str, contribution_id: str) -> str:
+    """A real photo, uploaded to B's signed URL and confirmed; the worker hashes it."""
+    captured = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    photo = make_jpeg(captured=captured)
+    requested = _gql(
+        base,
+        REQUEST,
+        {
+            "input": {
+                "contributionId": contribution_id,
+                "evidenceType": "PHOTO_WITH_TIMESTAMP",
+                "contentType": "image/jpeg",
+                "sizeBytes": len(photo),
+                "timestamp": captured.isoformat(),
+            }
+        },
+        token,
+    )["evidenceUploadRequest"]
+    assert requested["errors"] == []
+    parts = urlsplit(requested["upload"]["url"])  # the signature covers the path, not the host
+    put = httpx.put(
+        f"{base}{parts.path}?{parts.query}",
+        content=photo,
+        headers=requested["upload"]["headers"],
+        timeout=10,
+    )
+    assert put.status_code == 201, put.text
+    evidence_id = requested["evidence"]["id"]
+    confirmed = _gql(base, CONFIRM, {"id": evidence_id}, token)["evidenceUploadConfirm"]
+    assert confirmed["errors"] == []
+    return evidence_id
+
+
+EVIDENCE_SUBSCRIPTION = """subscription($c: ID!) { evidenceUpdated(contributionId: $c) {
+  status evidence { mediaHash } } }"""
+
+
+async def test_evidence_updates_reach_the_contributor_and_nobody_else(cluster):
+    a, b = cluster["a"], cluster["b"]
+    owner, _ = await asyncio.to_thread(_register, b, f"ayu{uuid.uuid4().hex[:6]}")
+    stranger, _ = await asyncio.to_thread(_register, b, f"dewi{uuid.uuid4().hex[:6]}")
+    contribution = (
+        await asyncio.to_thread(
+            _gql,
+            b,
+            """mutation { contributionCreate(input:
+      {contributionType: CUSTOM, title: "Photo"}) { contribution { id } } }""",
+            None,
+            owner,
+        )
+    )["contributionCreate"]["contribution"]["id"]
+    subscribe = {
+        "id": "1",
+        "type": "subscribe",
+        "payload": {"query": EVIDENCE_SUBSCRIPTION, "variables": {"c": contribution}},
+    }
+
+    outsider = await _raw(a, token=stranger)
+    await outsider.send(json.dumps(subscribe))
+    refused = json.loads(await asyncio.wait_for(outsider.recv(), timeout=10))
+    assert refused["type"] in ("error", "next")
+    errors = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
+    assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+    await outsider.close()
+
+    ws = await _raw(a, token=owner)
+    await ws.send(json.dumps(subscribe))
+    await asyncio.sleep(0.5)
+    await asyncio.to_thread(_upload_photo, b, owner, contribution)
+    message = json.loads(await asyncio.wait_for(ws.recv(), timeout=30))
+    assert message["type"] == "next"
+    update = message["payload"]["data"]["evidenceUpdated"]
+    assert update["status"] == "VERIFIED"
+    assert len(update["evidence"]["mediaHash"]) == 64
+    await ws.close()
 
 
 async def _raw(base, init=True, token=None):

@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from typing import Any
+
+import strawberry
+
+from gotong_gql.errors import DomainError
+from gotong_gql.evidence import service
+from gotong_gql.evidence.models import Evidence
+from gotong_gql.evidence.types import (
+    EvidenceError,
+    EvidenceErrorCode,
+    EvidenceEvent,
+    EvidenceStatus,
+    EvidenceSubmitInput,
+    EvidenceSubmitPayload,
+    EvidenceType,
+    EvidenceUploadConfirmInput,
+    EvidenceUploadConfirmPayload,
+    EvidenceUploadRequestInput,
+    EvidenceUploadRequestPayload,
+    PresignedUploadType,
+    visible_evidence,
+)
+from gotong_gql.graphql.context import Context
+from gotong_gql.graphql.errors import ApiError, payload_errors, query_error
+from gotong_gql.graphql.ids import parse_global_id
+from gotong_gql.graphql.inputs import input_data
+from gotong_gql.graphql.permissions import IsAuthenticated
+from gotong_gql.graphql.subscriptions import messages
+
+Info = strawberry.Info[Context, None]
+
+
+def _errors(exc: DomainError) -> list[EvidenceError]:
+    return payload_errors(EvidenceError, EvidenceErrorCode, exc)
+
+
+def _raw(input: Any) -> dict[str, Any]:
+    raw = input_data(input)
+    raw["contribution_id"] = parse_global_id(
+        input.contribution_id, "Contribution", "contributionId"
+    )
+    return raw
+
+
+@strawberry.type
+class EvidenceQueries:
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="Null when absent or not visible to the viewer.",
+    )
+    async def evidence(self, info: Info, id: strawberry.ID) -> EvidenceType | None:
+        try:
+            evidence_id = parse_global_id(id, "Evidence", "id")
+        except DomainError:
+            return None
+        return await visible_evidence(info.context, str(evidence_id))
+
+
+@strawberry.type
+class EvidenceMutations:
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="A presigned upload (PUT, 5 minutes) for a photo or GPS log.",
+    )
+    async def evidence_upload_request(
+        self, info: Info, input: EvidenceUploadRequestInput
+    ) -> EvidenceUploadRequestPayload:
+        context = info.context
+        viewer = await context.require_viewer()
+        try:
+            async with context.unit_of_work(viewer) as uow:
+                requested = await service.request_upload(uow, context.services, _raw(input))
+        except DomainError as exc:
+            return EvidenceUploadRequestPayload(evidence=None, upload=None, errors=_errors(exc))
+        upload = requested.upload
+        return EvidenceUploadRequestPayload(
+            evidence=EvidenceType.from_row(requested.evidence),
+            upload=PresignedUploadType(
+                url=upload.url,
+                method=upload.method,
+                headers=upload.headers,
+                expires_at=upload.expires_at,
+            ),
+            errors=[],
+        )
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="The file is uploaded: hash it and read its EXIF.",
+    )
+    async def evidence_upload_confirm(
+        self, info: Info, input: EvidenceUploadConfirmInput
+    ) -> EvidenceUploadConfirmPayload:
+        context = info.context
+        viewer = await context.require_viewer()
+        try:
+            async with context.unit_of_work(viewer) as uow:
+                evidence = await service.confirm_upload(
+                    uow,
+                    context.services,
+                    parse_global_id(input.evidence_id, "Evidence", "evidenceId"),
+                )
+        except DomainError as exc:
+            return EvidenceUploadConfirmPayload(evidence=None, errors=_errors(exc))
+        return EvidenceUploadConfirmPayload(evidence=EvidenceType.from_row(evidence), errors=[])
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="A GPS fix or a witness attestation (no file).",
+    )
+    async def evidence_submit(
+        self, info: Info, input: EvidenceSubmitInput
+    ) -> EvidenceSubmitPayload:
+        context = info.context
+        viewer = await context.require_viewer()
+        try:
+            async with context.unit_of_work(viewer) as uow:
+                evidence = await service.submit_evidence(uow, context.services, _raw(input))
+        except DomainError as exc:
+            return EvidenceSubmitPayload(evidence=None, errors=_errors(exc))
+        return EvidenceSubmitPayload(evidence=EvidenceType.from_row(evidence), errors=[])
+
+
+@strawberry.type
+class EvidenceSubscriptions:
+    @strawberry.subscription(
+        permission_classes=[IsAuthenticated],
+        description="Each status change of a contribution's evidence.",
+    )
+    async def evidence_updated(
+        self, info: Info, contribution_id: strawberry.ID
+    ) -> AsyncGenerator[EvidenceEvent, None]:
+        context = info.context
+        try:
+            target = parse_global_id(contribution_id, "Contribution", "contributionId")
+        except DomainError as exc:
+            raise query_error(exc) from None
+        viewer = await context.require_viewer()
+        async with context.db() as session:
+            allowed = await service.visible_contribution(session, viewer.id, viewer.roles, target)
+        if allowed is None:
+            raise ApiError("FORBIDDEN", "this contribution's evidence is not visible to you")
+        async for message in messages(context, f"evidence:{target}"):
+            async with context.services.session_factory() as session:
+                row = await session.get(Evidence, uuid.UUID(message["evidence_id"]))
+            if row is None:
+                continue
+            yield EvidenceEvent(
+                evidence=EvidenceType.from_row(row),
+                status=EvidenceStatus(message["status"]),
+                at=datetime.fromisoformat(message["at"]),
+            )

@@ -1,0 +1,119 @@
+"""The Proof of Reality rules of SPEC 3, as pure checks that raise DomainError with the SPEC's
+codes (INVALID_TIMESTAMP, INVALID_COORDINATES, INVALID_MEDIA_HASH, INVALID_EVIDENCE_TYPE,
+MISSING_WITNESSES, INVALID_PAYLOAD) and the offending field's path."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from gotong_gql.db import utcnow
+from gotong_gql.errors import DomainError
+from gotong_gql.evidence.models import WITNESS_RELATIONSHIPS
+
+CLOCK_SKEW = timedelta(minutes=5)
+MAX_AGE = timedelta(days=30)
+MAX_WITNESSES = 10
+EXIF_TIME_TOLERANCE = timedelta(seconds=60)
+POOR_GPS_ACCURACY_M = 100.0
+SPREAD_DAYS = timedelta(days=7)
+SPREAD_KM = 1.0
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+
+
+def parse_timestamp(value: str, field: str = "timestamp") -> datetime:
+    """RFC 3339 with a time zone, not in the future (5 minutes of skew), at most 30 days old."""
+    if not isinstance(value, str) or not _RFC3339.match(value.strip()):
+        raise DomainError(
+            "INVALID_TIMESTAMP",
+            "must be RFC 3339 with a time zone, e.g. 2026-02-09T10:30:00Z",
+            field,
+        )
+    moment = datetime.fromisoformat(value.strip().replace("z", "Z"))
+    now = utcnow()
+    if moment > now + CLOCK_SKEW:
+        raise DomainError("INVALID_TIMESTAMP", "is in the future", field)
+    if moment < now - MAX_AGE:
+        raise DomainError("INVALID_TIMESTAMP", "is more than 30 days old", field)
+    return moment
+
+
+def check_media_hash(value: str, field: str = "mediaHash") -> str:
+    if len(value) < 32 or not _HEX.match(value):
+        raise DomainError(
+            "INVALID_MEDIA_HASH", "must be hexadecimal, at least 32 characters", field
+        )
+    return value.lower()
+
+
+def check_location(location: dict[str, Any], field: str = "location") -> tuple[float, float]:
+    lat, lon = location.get("lat"), location.get("lon")
+    if lat is None or not -90 <= lat <= 90:
+        raise DomainError("INVALID_COORDINATES", "lat must be in [-90, 90]", f"{field}.lat")
+    if lon is None or not -180 <= lon <= 180:
+        raise DomainError("INVALID_COORDINATES", "lon must be in [-180, 180]", f"{field}.lon")
+    accuracy = location.get("accuracy")
+    if accuracy is not None and accuracy < 0:
+        raise DomainError("INVALID_PAYLOAD", "accuracy must not be negative", f"{field}.accuracy")
+    return lat, lon
+
+
+def check_witnesses(witnesses: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    if not witnesses:
+        raise DomainError(
+            "MISSING_WITNESSES", "a witness attestation needs 1 to 10 witnesses", "witnesses"
+        )
+    if len(witnesses) > MAX_WITNESSES:
+        raise DomainError("INVALID_PAYLOAD", f"at most {MAX_WITNESSES} witnesses", "witnesses")
+    for index, witness in enumerate(witnesses):
+        path = f"witnesses.{index}"
+        name = (witness.get("witness_name") or "").strip()
+        if not name or len(name) > 255:
+            raise DomainError(
+                "INVALID_PAYLOAD", "witnessName must be 1 to 255 characters", f"{path}.witnessName"
+            )
+        if witness.get("relationship") not in WITNESS_RELATIONSHIPS:
+            raise DomainError(
+                "INVALID_PAYLOAD",
+                f"relationship must be one of {', '.join(WITNESS_RELATIONSHIPS)}",
+                f"{path}.relationship",
+            )
+        if len(witness.get("statement") or "") > 2000:
+            raise DomainError(
+                "INVALID_PAYLOAD", "statement exceeds 2000 characters", f"{path}.statement"
+            )
+    return witnesses
+
+
+def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * 6371.0088 * math.asin(math.sqrt(h))
+
+
+def warning(code: str, message: str) -> dict[str, str]:
+    return {"code": code, "message": message}
+
+
+def spread_warnings(
+    moments: list[datetime], places: list[tuple[float, float]]
+) -> list[dict[str, str]]:
+    """Cross-evidence warnings of one contribution: spread over 7 days, more than 1 km apart."""
+    warnings = []
+    if moments and max(moments) - min(moments) > SPREAD_DAYS:
+        warnings.append(
+            warning("EVIDENCE_TIME_SPREAD", "the contribution's evidence spans more than 7 days")
+        )
+    if any(distance_km(a, b) > SPREAD_KM for i, a in enumerate(places) for b in places[i + 1 :]):
+        warnings.append(
+            warning(
+                "EVIDENCE_LOCATION_SPREAD", "the contribution's evidence is more than 1 km apart"
+            )
+        )
+    return warnings

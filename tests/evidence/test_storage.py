@@ -1,0 +1,637 @@
+"""gotong_gql.storage: the local store through its HTTP routes, and S3 against moto's server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import re
+import socket
+import stat
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+import httpx
+import pytest
+import uvicorn
+from minio import Minio
+from moto.server import ThreadedMotoServer
+from starlette.applications import Starlette
+
+from gotong_gql.settings import Settings
+from gotong_gql.storage import (
+    InvalidKeyError,
+    LocalObjectStore,
+    ObjectExistsError,
+    ObjectInfo,
+    ObjectNotFoundError,
+    ObjectStore,
+    ObjectTooLargeError,
+    ObjectUrlError,
+    S3ObjectStore,
+    create_store,
+    derive_object_url_key,
+    evidence_key,
+    object_routes,
+    sign_object_url,
+    validate_key,
+    verify_object_url,
+)
+
+SECRET = b"object-url-key-for-tests-0123456789abcdef"
+JWT_SECRET = "jwt-secret-for-storage-tests-" + "y" * 20
+PHOTO = os.urandom(200 * 1024)
+USER = uuid.UUID("11111111-1111-4111-8111-111111111111")
+CONTRIBUTION = uuid.UUID("22222222-2222-4222-8222-222222222222")
+MAX = 10 * 1024 * 1024
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def new_key(ext: str = "jpg") -> str:
+    return evidence_key("photos", USER, CONTRIBUTION, ext)
+
+
+def with_query(url: str, **changes: str) -> str:
+    parts = urlsplit(url)
+    query = {name: values[0] for name, values in parse_qs(parts.query).items()}
+    query.update(changes)
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+async def body_in_chunks(data: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def leftovers(root: Path) -> list[Path]:
+    return list((root / ".tmp").iterdir()) if (root / ".tmp").exists() else []
+
+
+# --- Keys and signatures ---------------------------------------------------------------------
+
+
+def test_evidence_key_follows_spec_3() -> None:
+    now = datetime(2026, 2, 9, 23, 30, tzinfo=UTC)
+    key = evidence_key("photos", USER, CONTRIBUTION, ".JPG", now)
+    pattern = rf"photos/2026/02/09/{USER}_{CONTRIBUTION}_([0-9a-f-]{{36}})\.jpg"
+    match = re.fullmatch(pattern, key)
+    assert match is not None
+    assert uuid.UUID(match.group(1)).version == 4
+    assert evidence_key("photos", USER, CONTRIBUTION, "jpg", now) != key
+
+
+def test_evidence_key_uses_the_utc_date() -> None:
+    late_in_jakarta = datetime(2026, 2, 10, 5, 0, tzinfo=timezone(timedelta(hours=7)))
+    assert evidence_key("gps", USER, CONTRIBUTION, "gpx", late_in_jakarta).startswith(
+        "gps/2026/02/09/"
+    )
+
+
+@pytest.mark.parametrize(
+    ("category", "ext"), [("Photos", "jpg"), ("../x", "jpg"), ("photos", "j/pg"), ("photos", "")]
+)
+def test_evidence_key_refuses_odd_parts(category: str, ext: str) -> None:
+    with pytest.raises(InvalidKeyError):
+        evidence_key(category, USER, CONTRIBUTION, ext)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "",
+        "../etc/passwd",
+        "a/../b",
+        "/abs",
+        "a//b",
+        "a/",
+        ".tmp/x",
+        "a/.meta",
+        "a b",
+        "é",
+        "k" * 513,
+    ],
+)
+def test_validate_key_refuses_escapes_and_reserved_names(key: str) -> None:
+    with pytest.raises(InvalidKeyError):
+        validate_key(key)
+
+
+def test_signatures_cover_every_field() -> None:
+    expires = int(time.time()) + 60
+    signature = sign_object_url(
+        SECRET, "PUT", "a/b.jpg", expires, content_type="image/jpeg", max_bytes=100
+    )
+    verify_object_url(
+        SECRET, signature, "PUT", "a/b.jpg", expires, content_type="image/jpeg", max_bytes=100
+    )
+    changed = [
+        (SECRET, "GET", "a/b.jpg", expires, "image/jpeg", 100),
+        (SECRET, "PUT", "a/c.jpg", expires, "image/jpeg", 100),
+        (SECRET, "PUT", "a/b.jpg", expires + 1, "image/jpeg", 100),
+        (SECRET, "PUT", "a/b.jpg", expires, "image/png", 100),
+        (SECRET, "PUT", "a/b.jpg", expires, "image/jpeg", 101),
+        (SECRET + b"x", "PUT", "a/b.jpg", expires, "image/jpeg", 100),
+    ]
+    for secret, method, key, expiry, content_type, max_bytes in changed:
+        with pytest.raises(ObjectUrlError, match="signature"):
+            verify_object_url(
+                secret,
+                signature,
+                method,
+                key,
+                expiry,
+                content_type=content_type,
+                max_bytes=max_bytes,
+            )
+    with pytest.raises(ObjectUrlError, match="expired"):
+        verify_object_url(
+            SECRET,
+            signature,
+            "PUT",
+            "a/b.jpg",
+            expires,
+            content_type="image/jpeg",
+            max_bytes=100,
+            now=expires + 1,
+        )
+
+
+def test_the_url_key_is_derived_not_the_jwt_key() -> None:
+    derived = derive_object_url_key(JWT_SECRET)
+    assert len(derived) == 32
+    assert derived != JWT_SECRET.encode()
+    assert derived == derive_object_url_key(JWT_SECRET)
+    assert derived != derive_object_url_key(JWT_SECRET + "x")
+
+
+# --- Local store -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def local(tmp_path: Path, clock: Clock) -> LocalObjectStore:
+    store = LocalObjectStore(
+        root=tmp_path / "objects", base_url="http://testserver", secret=SECRET, clock=clock
+    )
+    await store.ensure_ready()
+    return store
+
+
+@pytest.fixture
+async def client(local: LocalObjectStore) -> AsyncIterator[httpx.AsyncClient]:
+    app = Starlette(routes=object_routes(local))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+async def test_local_store_satisfies_the_protocol(local: LocalObjectStore) -> None:
+    assert isinstance(local, ObjectStore)
+
+
+async def test_local_upload_then_download(
+    local: LocalObjectStore, client: httpx.AsyncClient, clock: Clock
+) -> None:
+    key = new_key()
+    upload = await local.presign_put(key, "image/jpeg", MAX)
+    assert upload.method == "PUT"
+    assert upload.headers == {"Content-Type": "image/jpeg"}
+    assert upload.expires_at == datetime.fromtimestamp(math.ceil(clock.now + 300), UTC)
+    assert upload.url.startswith(f"http://testserver/objects/{key}?")
+
+    response = await client.put(upload.url, content=PHOTO, headers=upload.headers)
+
+    assert response.status_code == 201, response.text
+    assert response.json() == {"key": key, "size": len(PHOTO)}
+    info = await local.stat(key)
+    assert info is not None
+    assert (info.key, info.size, info.content_type) == (key, len(PHOTO), "image/jpeg")
+    assert response.headers["etag"] == f'"{info.etag}"'
+    assert b"".join([chunk async for chunk in local.iter_chunks(key, 4096)]) == PHOTO
+    assert stat.S_IMODE(local.path_for(key).stat().st_mode) & 0o222 == 0
+    assert leftovers(local.root) == []
+
+    download = await client.get(await local.presign_get(key))
+    assert download.status_code == 200
+    assert download.content == PHOTO
+    assert download.headers["content-type"] == "image/jpeg"
+    assert download.headers["x-content-type-options"] == "nosniff"
+    assert download.headers["content-security-policy"].startswith("sandbox")
+    head = await client.head(await local.presign_get(key))
+    assert head.status_code == 200
+    assert head.headers["content-length"] == str(len(PHOTO))
+
+
+async def test_a_streamed_upload_without_length_is_accepted(
+    local: LocalObjectStore, client: httpx.AsyncClient
+) -> None:
+    key = new_key()
+    upload = await local.presign_put(key, "image/jpeg", MAX)
+    response = await client.put(upload.url, content=body_in_chunks(PHOTO), headers=upload.headers)
+    assert response.status_code == 201
+    info = await local.stat(key)
+    assert info is not None
+    assert (info.size, info.content_type) == (len(PHOTO), "image/jpeg")
+
+
+async def test_expired_urls_are_refused(
+    local: LocalObjectStore, client: httpx.AsyncClient, clock: Clock
+) -> None:
+    key = new_key()
+    upload = await local.presign_put(key, "image/jpeg", MAX)
+    clock.now += 301
+
+    response = await client.put(upload.url, content=PHOTO, headers=upload.headers)
+
+    assert response.status_code == 403
+    assert response.json() == {"error": "ACCESS_DENIED", "message": "URL has expired"}
+    assert await local.stat(key) is None
+
+    clock.now -= 301
+    await client.put(
+        (await local.presign_put(key, "image/jpeg", MAX)).url,
+        content=PHOTO,
+        headers=upload.headers,
+    )
+    download = await local.presign_get(key, timedelta(minutes=1))
+    clock.now += 61
+    assert (await client.get(download)).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        {"signature": "0" * 64},
+        {"max_bytes": str(MAX * 10)},
+        {"content_type": "text/html"},
+        {"expires": str(int(time.time()) + 86400)},
+    ],
+)
+async def test_tampered_upload_urls_are_refused(
+    local: LocalObjectStore, client: httpx.AsyncClient, tamper: dict[str, str]
+) -> None:
+    key = new_key()
+    upload = await local.presign_put(key, "image/jpeg", MAX)
+    headers = {"Content-Type": tamper.get("content_type", "image/jpeg")}
+
+    response = await client.put(with_query(upload.url, **tamper), content=PHOTO, headers=headers)
+
+    assert response.status_code == 403
+    assert response.json()["message"] == "signature does not match"
+    assert await local.stat(key) is None
+
+
+async def test_a_url_for_one_key_does_not_open_another(
+    local: LocalObjectStore, client: httpx.AsyncClient
+) -> None:
+    key, other = new_key(), new_key()
+    upload = await local.presign_put(key, "image/jpeg", MAX)
+    response = await client.put(
+        upload.url.replace(key, other), content=PHOTO, headers=upload.headers
+    )
+    assert response.status_code == 403
+    assert await local.stat(other) is None
+
+    await client.put(upload.url, content=PHOTO, headers=upload.headers)
+    download = await local.presign_get(key)
+    assert (await client.get(download.replace(key, other))).status_code == 403
+    assert (await client.get(with_query(download, signature="f" * 64))).status_code == 403
+
+
+@pytest.mark.parametrize("query", ["", "?expires=abc&signature=x&max_bytes=1&content_type=a"])
+async def test_missing_or_malformed_parameters_are_refused(
+    client: httpx.AsyncClient, query: str
+) -> None:
+    key = new_key()
+    response = await client.put(f"/objects/{key}{query}", content=b"x")
+    assert response.status_code == 403
+    assert (await client.get(f"/objects/{key}{query}")).status_code == 403
+
+
+@pytest.mark.parametrize("path", ["..%2F..%2Fetc/passwd", "%2e%2e/x", ".meta/a.json"])
+async def test_a_path_escaping_the_store_is_refused(
+    local: LocalObjectStore, client: httpx.AsyncClient, path: str
+) -> None:
+    # Even with a valid signature over the decoded path: the key itself is refused.
+    decoded = path.replace("%2F", "/").replace("%2e", ".")
+    expires = int(time.time()) + 60
+    signature = sign_object_url(SECRET, "GET", decoded, expires)
+    response = await client.get(f"/objects/{path}?expires={expires}&signature={signature}")
+    assert response.status_code == 403
+    put = await client.put(
+        f"/objects/{path}?expires={expires}&signature={signature}&max_bytes=9&content_type=a",
+        content=b"x",
+    )
+    assert put.status_code == 403
+    assert not (local.root.parent / "x").exists()
+
+
+async def test_the_signed_content_type_is_required(
+    local: LocalObjectStore, client: httpx.AsyncClient
+) -> None:
+    key = new_key()
+    upload = await local.presign_put(key, "image/jpeg", MAX)
+
+    wrong = await client.put(upload.url, content=PHOTO, headers={"Content-Type": "text/html"})
+    missing = await client.put(upload.url, content=PHOTO)
+
+    assert wrong.status_code == 415
+    assert wrong.json()["error"] == "CONTENT_TYPE_MISMATCH"
+    assert missing.status_code == 415
+    assert await local.stat(key) is None
+
+
+async def test_oversize_uploads_are_refused_and_leave_nothing(
+    local: LocalObjectStore, client: httpx.AsyncClient
+) -> None:
+    key = new_key()
+    upload = await local.presign_put(key, "image/jpeg", 100 * 1024)
+
+    declared = await client.put(upload.url, content=PHOTO, headers=upload.headers)
+    streamed = await client.put(
+        upload.url, content=body_in_chunks(PHOTO, 10_000), headers=upload.headers
+    )
+
+    assert declared.status_code == 413
+    assert streamed.status_code == 413
+    assert streamed.json()["error"] == "TOO_LARGE"
+    assert await local.stat(key) is None
+    assert not local.path_for(key).exists()
+    assert leftovers(local.root) == []
+
+
+async def test_exactly_the_maximum_is_accepted(
+    local: LocalObjectStore, client: httpx.AsyncClient
+) -> None:
+    key = new_key()
+    upload = await local.presign_put(key, "image/jpeg", len(PHOTO))
+    response = await client.put(upload.url, content=body_in_chunks(PHOTO), headers=upload.headers)
+    assert response.status_code == 201
+
+
+async def test_an_existing_object_is_never_overwritten(
+    local: LocalObjectStore, client: httpx.AsyncClient
+) -> None:
+    key = new_key()
+    upload = await local.presign_put(key, "image/jpeg", MAX)
+    first = await client.put(upload.url, content=PHOTO, headers=upload.headers)
+    assert first.status_code == 201
+
+    again = await client.put(upload.url, content=b"other bytes", headers=upload.headers)
+
+    assert again.status_code == 409
+    assert again.json()["error"] == "ALREADY_EXISTS"
+    assert b"".join([chunk async for chunk in local.iter_chunks(key)]) == PHOTO
+    assert leftovers(local.root) == []
+
+
+async def test_racing_uploads_of_one_key_publish_exactly_one(local: LocalObjectStore) -> None:
+    key = new_key()
+    bodies = [os.urandom(300 * 1024) for _ in range(5)]
+
+    results = await asyncio.gather(
+        *(local.receive(key, "image/jpeg", MAX, body_in_chunks(body, 8192)) for body in bodies),
+        return_exceptions=True,
+    )
+
+    published = [result for result in results if isinstance(result, ObjectInfo)]
+    assert len(published) == 1
+    assert all(
+        isinstance(result, ObjectExistsError) for result in results if result not in published
+    )
+    stored = b"".join([chunk async for chunk in local.iter_chunks(key)])
+    assert stored in bodies
+    assert leftovers(local.root) == []
+
+
+async def test_receive_counts_the_limit_itself(local: LocalObjectStore) -> None:
+    key = new_key()
+    with pytest.raises(ObjectTooLargeError):
+        await local.receive(key, "image/jpeg", 1000, body_in_chunks(b"x" * 1001, 100))
+    assert await local.stat(key) is None
+    assert leftovers(local.root) == []
+
+
+async def test_absent_objects(local: LocalObjectStore, client: httpx.AsyncClient) -> None:
+    key = new_key()
+    assert await local.stat(key) is None
+    with pytest.raises(ObjectNotFoundError):
+        async for _ in local.iter_chunks(key):
+            pass
+    assert (await client.get(await local.presign_get(key))).status_code == 404
+
+
+async def test_routes_answer_404_when_the_app_uses_s3(local: LocalObjectStore) -> None:
+    other = S3ObjectStore(Minio("127.0.0.1:9", secure=False), "unused")
+    app = Starlette(routes=object_routes(lambda request: other))
+    transport = httpx.ASGITransport(app=app)
+    upload = await local.presign_put(new_key(), "image/jpeg", MAX)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.put(upload.url, content=PHOTO, headers=upload.headers)
+    assert response.status_code == 404
+
+
+async def test_routes_can_find_the_store_on_the_app(local: LocalObjectStore) -> None:
+    app = Starlette(routes=object_routes(lambda request: request.app.state.storage))
+    app.state.storage = local
+    transport = httpx.ASGITransport(app=app)
+    key = new_key()
+    upload = await local.presign_put(key, "image/jpeg", MAX)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.put(upload.url, content=PHOTO, headers=upload.headers)
+    assert response.status_code == 201
+
+
+async def test_ensure_ready_sweeps_only_stale_temporary_files(local: LocalObjectStore) -> None:
+    stale = local.root / ".tmp" / "crashed.part"
+    fresh = local.root / ".tmp" / "in-flight.part"
+    stale.write_bytes(b"half")
+    fresh.write_bytes(b"half")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+
+    await local.ensure_ready()
+
+    assert not stale.exists()
+    assert fresh.exists()
+
+
+def test_create_store_defaults_to_the_local_directory(tmp_path: Path) -> None:
+    settings = Settings(var_dir=tmp_path, jwt_secret=JWT_SECRET, public_base_url="https://x.test/")
+    store = create_store(settings)
+    assert isinstance(store, LocalObjectStore)
+    assert store.root == tmp_path / "objects"
+    assert store.secret == derive_object_url_key(JWT_SECRET)
+    assert store.base_url == "https://x.test/"
+
+
+def _free_port() -> int:
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def served_store(tmp_path: Path) -> Iterator[LocalObjectStore]:
+    """The routes under a real uvicorn on a free port, as the phone would reach them."""
+    port = _free_port()
+    store = LocalObjectStore(
+        root=tmp_path / "objects", base_url=f"http://127.0.0.1:{port}", secret=SECRET
+    )
+    config = uvicorn.Config(
+        Starlette(routes=object_routes(store)), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield store
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.mark.slow
+async def test_a_10_mib_photo_over_real_http(served_store: LocalObjectStore) -> None:
+    await served_store.ensure_ready()
+    photo = os.urandom(MAX)
+    key = new_key()
+    upload = await served_store.presign_put(key, "image/jpeg", MAX)
+    async with httpx.AsyncClient() as client:
+        created = await client.put(upload.url, content=photo, headers=upload.headers)
+        too_large = await client.put(
+            (await served_store.presign_put(new_key(), "image/jpeg", MAX - 1)).url,
+            content=photo,
+            headers=upload.headers,
+        )
+        download = await client.get(await served_store.presign_get(key))
+    assert created.status_code == 201
+    assert too_large.status_code == 413
+    assert download.content == photo
+
+
+# --- S3 (moto's server mode) -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+async def s3(moto_endpoint: str, tmp_path: Path) -> AsyncIterator[S3ObjectStore]:
+    settings = Settings(
+        var_dir=tmp_path,
+        s3_endpoint_url=moto_endpoint,
+        s3_access_key="testing",
+        s3_secret_key="testing",
+        s3_bucket=f"evidence-{uuid.uuid4().hex[:12]}",
+        s3_region="us-east-1",
+    )
+    store = create_store(settings)
+    assert isinstance(store, S3ObjectStore)
+    yield store
+    await store.close()
+
+
+async def test_s3_bucket_is_created_when_missing(s3: S3ObjectStore) -> None:
+    assert isinstance(s3, ObjectStore)
+    assert not await asyncio.to_thread(s3._client.bucket_exists, s3._bucket)
+    await s3.ensure_ready()
+    assert await asyncio.to_thread(s3._client.bucket_exists, s3._bucket)
+    await s3.ensure_ready()
+
+
+async def test_s3_presigned_upload_stat_stream_and_download(s3: S3ObjectStore) -> None:
+    await s3.ensure_ready()
+    key = new_key()
+    upload = await s3.presign_put(key, "image/jpeg", MAX)
+    assert upload.method == "PUT"
+    assert upload.headers == {"Content-Type": "image/jpeg"}
+    remaining = upload.expires_at - datetime.now(UTC)
+    assert timedelta(minutes=4) < remaining <= timedelta(minutes=5)
+    assert "X-Amz-Signature=" in upload.url
+
+    async with httpx.AsyncClient() as client:
+        response = await client.put(upload.url, content=PHOTO, headers=upload.headers)
+        assert response.status_code == 200, response.text
+
+        info = await s3.stat(key)
+        assert info is not None
+        assert (info.key, info.size, info.content_type) == (key, len(PHOTO), "image/jpeg")
+        assert info.etag
+
+        chunks = [chunk async for chunk in s3.iter_chunks(key, chunk_size=16 * 1024)]
+        assert len(chunks) > 1
+        assert b"".join(chunks) == PHOTO
+
+        download = await client.get(await s3.presign_get(key, timedelta(minutes=1)))
+        assert download.status_code == 200
+        assert download.content == PHOTO
+
+
+async def test_s3_readers_closed_early_leave_the_store_usable(s3: S3ObjectStore) -> None:
+    await s3.ensure_ready()
+    key = new_key()
+    upload = await s3.presign_put(key, "image/jpeg", MAX)
+    async with httpx.AsyncClient() as client:
+        await client.put(upload.url, content=PHOTO, headers=upload.headers)
+    for _ in range(20):
+        async with contextlib.aclosing(s3.iter_chunks(key, chunk_size=1024)) as chunks:
+            async for chunk in chunks:
+                assert chunk == PHOTO[:1024]
+                break
+    assert (await s3.stat(key)) is not None
+
+
+async def test_s3_absent_objects(s3: S3ObjectStore) -> None:
+    await s3.ensure_ready()
+    key = new_key()
+    assert await s3.stat(key) is None
+    with pytest.raises(ObjectNotFoundError):
+        async for _ in s3.iter_chunks(key):
+            pass
+
+
+async def test_s3_keys_are_checked(s3: S3ObjectStore) -> None:
+    with pytest.raises(InvalidKeyError):
+        await s3.presign_put("../x", "image/jpeg", MAX)
+    with pytest.raises(InvalidKeyError):
+        await s3.stat("a//b")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"s3_endpoint_url": "ftp://host"}, "http"),
+        ({"s3_endpoint_url": "http://host:9000/bucket"}, "path"),
+        ({"s3_endpoint_url": "http://host:9000", "s3_secret_key": None}, "S3_SECRET_KEY"),
+    ],
+)
+def test_s3_settings_are_checked(tmp_path: Path, overrides: dict, message: str) -> None:
+    values = {"var_dir": tmp_path, "s3_access_key": "a", "s3_secret_key": "b", **overrides}
+    with pytest.raises(ValueError, match=message):
+        create_store(Settings(**values))
