@@ -17,7 +17,8 @@ from tests.helpers import create_task, create_user, register
 CONTRIBUTE = """mutation { contributionCreate(input: {contributionType: COMMUNITY_SERVICE,
   title: "Cleaned the river"}) { contribution { id } errors { code } } }"""
 REQUEST = """mutation($input: EvidenceUploadRequestInput!) { evidenceUploadRequest(input: $input) {
-  evidence { id status } upload { url method headers expiresAt } errors { field code message } } }"""
+  evidence { id status } upload { url method headers expiresAt }
+  errors { field code message } } }"""
 CONFIRM = """mutation($id: ID!) { evidenceUploadConfirm(input: {evidenceId: $id}) {
   evidence { id status } errors { field code } } }"""
 EVIDENCE = """query($id: ID!) { evidence(id: $id) { status mediaHash exif rejectionReason
@@ -56,7 +57,8 @@ def make_jpeg(
             "Exif": {
                 piexif.ExifIFD.DateTimeOriginal: captured.strftime("%Y:%m:%d %H:%M:%S").encode(),
                 piexif.ExifIFD.OffsetTimeOriginal: captured.strftime("%z")[:3].encode()
-                + b":" + captured.strftime("%z")[3:].encode(),
+                + b":"
+                + captured.strftime("%z")[3:].encode(),
             },
             "GPS": {
                 piexif.GPSIFD.GPSLatitudeRef: b"S" if latitude < 0 else b"N",
@@ -86,15 +88,25 @@ async def task_contribution(api: Any):
     worker = await register(api, "budi")
     task = await create_task(api, organizer, title="River cleanup")
     for document, variables, who in [
-        ("mutation($t: ID!, $u: ID!) { taskAssign(input: {taskId: $t, assigneeId: $u})"
-         " { errors { code } } }", {"t": task["id"], "u": worker.id}, organizer),
-        ("mutation($t: ID!) { taskStart(input: {taskId: $t}) { errors { code } } }",
-         {"t": task["id"]}, worker),
+        (
+            "mutation($t: ID!, $u: ID!) { taskAssign(input: {taskId: $t, assigneeId: $u})"
+            " { errors { code } } }",
+            {"t": task["id"], "u": worker.id},
+            organizer,
+        ),
+        (
+            "mutation($t: ID!) { taskStart(input: {taskId: $t}) { errors { code } } }",
+            {"t": task["id"]},
+            worker,
+        ),
     ]:
         await api.gql(document, variables, who.token)
-    done = await api.gql("mutation($t: ID!) { taskComplete(input: {taskId: $t})"
-                         " { contribution { id } errors { code } } }", {"t": task["id"]},
-                         worker.token)
+    done = await api.gql(
+        "mutation($t: ID!) { taskComplete(input: {taskId: $t})"
+        " { contribution { id } errors { code } } }",
+        {"t": task["id"]},
+        worker.token,
+    )
     return organizer, worker, done["taskComplete"]["contribution"]["id"]
 
 
@@ -103,6 +115,7 @@ async def put_object(api: Any, upload: dict[str, Any], body: bytes, http: Any):
     url = upload["url"]
     if url.startswith(api.services.settings.public_base_url):
         parts = urlsplit(url)
-        return await api.client.put(f"{parts.path}?{parts.query}", content=body,
-                                    headers=upload["headers"])
+        return await api.client.put(
+            f"{parts.path}?{parts.query}", content=body, headers=upload["headers"]
+        )
     return await http.put(url, content=body, headers=upload["headers"])

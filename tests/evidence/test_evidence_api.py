@@ -35,10 +35,16 @@ def _stamp(delta: timedelta = timedelta(hours=-1)) -> datetime:
 
 
 async def _request(api, account, contribution_id, **fields):
-    variables = {"input": {"contributionId": contribution_id,
-                           "evidenceType": "PHOTO_WITH_TIMESTAMP",
-                           "contentType": "image/jpeg", "sizeBytes": 60 * 1024,
-                           "timestamp": _stamp().isoformat(), **fields}}
+    variables = {
+        "input": {
+            "contributionId": contribution_id,
+            "evidenceType": "PHOTO_WITH_TIMESTAMP",
+            "contentType": "image/jpeg",
+            "sizeBytes": 60 * 1024,
+            "timestamp": _stamp().isoformat(),
+            **fields,
+        }
+    }
     return (await api.gql(REQUEST, variables, account.token))["evidenceUploadRequest"]
 
 
@@ -66,8 +72,9 @@ async def test_a_photo_is_hashed_read_and_verified(api):
     account, contribution_id = await contributor_with_contribution(api)
     captured = _stamp()
     photo = make_jpeg(captured=captured, latitude=-7.7956, longitude=110.3695)
-    requested = await _request(api, account, contribution_id, sizeBytes=len(photo),
-                               timestamp=captured.isoformat())
+    requested = await _request(
+        api, account, contribution_id, sizeBytes=len(photo), timestamp=captured.isoformat()
+    )
     upload = requested["upload"]
     assert upload["method"] == "PUT"
     assert upload["headers"] == {"Content-Type": "image/jpeg"}
@@ -75,7 +82,6 @@ async def test_a_photo_is_hashed_read_and_verified(api):
     assert timedelta(minutes=4) < expires - datetime.now(UTC) <= timedelta(minutes=5, seconds=1)
     assert requested["evidence"]["status"] == "PENDING_UPLOAD"
     key = urlsplit(upload["url"]).path.removeprefix("/objects/")
-    (user,) = await api.sql("SELECT id FROM users")
     assert key.startswith(f"photos/{datetime.now(UTC):%Y/%m/%d}/")
     assert key.endswith(".jpg")
 
@@ -95,8 +101,9 @@ async def test_a_photo_is_hashed_read_and_verified(api):
     assert exif["latitude"] == pytest.approx(-7.7956, abs=1e-6)
     assert exif["longitude"] == pytest.approx(110.3695, abs=1e-6)
     assert exif["altitude_m"] == pytest.approx(114.5)
-    download = await api.client.get(evidence["fileUrl"].removeprefix(
-        api.services.settings.public_base_url))
+    download = await api.client.get(
+        evidence["fileUrl"].removeprefix(api.services.settings.public_base_url)
+    )
     assert download.status_code == 200
     assert download.content == photo
 
@@ -117,20 +124,23 @@ async def _evidence_uuid(api):
     return row.id
 
 
-@pytest.mark.parametrize(("fields", "code", "field"), [
-    ({"timestamp": "STALE"}, "INVALID_TIMESTAMP", "timestamp"),
-    ({"timestamp": "FUTURE"}, "INVALID_TIMESTAMP", "timestamp"),
-    ({"timestamp": "2026-11-20"}, "INVALID_TIMESTAMP", "timestamp"),
-    ({"timestamp": "1795860000"}, "INVALID_TIMESTAMP", "timestamp"),
-    ({"mediaHash": "a" * 31}, "INVALID_MEDIA_HASH", "mediaHash"),
-    ({"mediaHash": "z" * 64}, "INVALID_MEDIA_HASH", "mediaHash"),
-    ({"location": {"lat": 95, "lon": 10}}, "INVALID_COORDINATES", "location.lat"),
-    ({"location": {"lat": 10, "lon": -185}}, "INVALID_COORDINATES", "location.lon"),
-    ({"sizeBytes": 49 * 1024}, "INVALID_PAYLOAD", "sizeBytes"),
-    ({"sizeBytes": 11 * 1024 * 1024}, "INVALID_PAYLOAD", "sizeBytes"),
-    ({"contentType": "application/pdf"}, "INVALID_PAYLOAD", "contentType"),
-    ({"evidenceType": "WITNESS_ATTESTATION"}, "INVALID_EVIDENCE_TYPE", "evidenceType"),
-])
+@pytest.mark.parametrize(
+    ("fields", "code", "field"),
+    [
+        ({"timestamp": "STALE"}, "INVALID_TIMESTAMP", "timestamp"),
+        ({"timestamp": "FUTURE"}, "INVALID_TIMESTAMP", "timestamp"),
+        ({"timestamp": "2026-11-20"}, "INVALID_TIMESTAMP", "timestamp"),
+        ({"timestamp": "1795860000"}, "INVALID_TIMESTAMP", "timestamp"),
+        ({"mediaHash": "a" * 31}, "INVALID_MEDIA_HASH", "mediaHash"),
+        ({"mediaHash": "z" * 64}, "INVALID_MEDIA_HASH", "mediaHash"),
+        ({"location": {"lat": 95, "lon": 10}}, "INVALID_COORDINATES", "location.lat"),
+        ({"location": {"lat": 10, "lon": -185}}, "INVALID_COORDINATES", "location.lon"),
+        ({"sizeBytes": 49 * 1024}, "INVALID_PAYLOAD", "sizeBytes"),
+        ({"sizeBytes": 11 * 1024 * 1024}, "INVALID_PAYLOAD", "sizeBytes"),
+        ({"contentType": "application/pdf"}, "INVALID_PAYLOAD", "contentType"),
+        ({"evidenceType": "WITNESS_ATTESTATION"}, "INVALID_EVIDENCE_TYPE", "evidenceType"),
+    ],
+)
 async def test_upload_requests_refused_synchronously_write_nothing(api, fields, code, field):
     account, contribution_id = await contributor_with_contribution(api)
     if fields.get("timestamp") == "STALE":
@@ -144,25 +154,48 @@ async def test_upload_requests_refused_synchronously_write_nothing(api, fields, 
     assert await api.table_counts() == before
 
 
-@pytest.mark.parametrize(("fields", "code", "field"), [
-    ({"witnesses": []}, "MISSING_WITNESSES", "witnesses"),
-    ({"witnesses": [{"witnessName": f"w{i}", "relationship": "peer"} for i in range(11)]},
-     "INVALID_PAYLOAD", "witnesses"),
-    ({"witnesses": [{"witnessName": " ", "relationship": "peer"}]},
-     "INVALID_PAYLOAD", "witnesses.0.witnessName"),
-    ({"witnesses": [{"witnessName": "Pak Joko", "relationship": "cousin"}]},
-     "INVALID_PAYLOAD", "witnesses.0.relationship"),
-    ({"witnesses": [{"witnessName": "Pak Joko", "relationship": "peer",
-                     "statement": "x" * 2001}]},
-     "INVALID_PAYLOAD", "witnesses.0.statement"),
-    ({"timestamp": "2026-11-20"}, "INVALID_TIMESTAMP", "timestamp"),
-])
+@pytest.mark.parametrize(
+    ("fields", "code", "field"),
+    [
+        ({"witnesses": []}, "MISSING_WITNESSES", "witnesses"),
+        (
+            {"witnesses": [{"witnessName": f"w{i}", "relationship": "peer"} for i in range(11)]},
+            "INVALID_PAYLOAD",
+            "witnesses",
+        ),
+        (
+            {"witnesses": [{"witnessName": " ", "relationship": "peer"}]},
+            "INVALID_PAYLOAD",
+            "witnesses.0.witnessName",
+        ),
+        (
+            {"witnesses": [{"witnessName": "Pak Joko", "relationship": "cousin"}]},
+            "INVALID_PAYLOAD",
+            "witnesses.0.relationship",
+        ),
+        (
+            {
+                "witnesses": [
+                    {"witnessName": "Pak Joko", "relationship": "peer", "statement": "x" * 2001}
+                ]
+            },
+            "INVALID_PAYLOAD",
+            "witnesses.0.statement",
+        ),
+        ({"timestamp": "2026-11-20"}, "INVALID_TIMESTAMP", "timestamp"),
+    ],
+)
 async def test_witness_attestations_refused_write_nothing(api, fields, code, field):
     account, contribution_id = await contributor_with_contribution(api)
     before = await api.table_counts()
-    variables = {"input": {"contributionId": contribution_id,
-                           "evidenceType": "WITNESS_ATTESTATION",
-                           "timestamp": _stamp().isoformat(), **fields}}
+    variables = {
+        "input": {
+            "contributionId": contribution_id,
+            "evidenceType": "WITNESS_ATTESTATION",
+            "timestamp": _stamp().isoformat(),
+            **fields,
+        }
+    }
     payload = (await api.gql(SUBMIT, variables, account.token))["evidenceSubmit"]
     assert payload["evidence"] is None
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [(code, field)]
@@ -176,8 +209,9 @@ async def test_a_pdf_uploaded_as_a_photo_is_rejected(api):
     evidence = await _processed(api, account, evidence_id)
     assert evidence["status"] == "REJECTED"
     assert evidence["rejectionReason"].startswith("the file is application/pdf, not one of")
-    assert await api.sql(
-        "SELECT event_id FROM webhook_events WHERE event_type = 'por_evidence'") == []
+    assert (
+        await api.sql("SELECT event_id FROM webhook_events WHERE event_type = 'por_evidence'") == []
+    )
 
 
 async def test_a_claimed_hash_that_differs_rejects(api):
@@ -186,45 +220,68 @@ async def test_a_claimed_hash_that_differs_rejects(api):
     evidence_id = await _upload(api, account, contribution_id, photo, mediaHash="0" * 64)
     evidence = await _processed(api, account, evidence_id)
     assert evidence["status"] == "REJECTED"
-    assert evidence["rejectionReason"] == (
-        "the file's SHA-256 differs from the claimed media_hash")
+    assert evidence["rejectionReason"] == ("the file's SHA-256 differs from the claimed media_hash")
     assert evidence["mediaHash"] == hashlib.sha256(photo).hexdigest()
-    assert await api.sql(
-        "SELECT event_id FROM webhook_events WHERE event_type = 'por_evidence'") == []
+    assert (
+        await api.sql("SELECT event_id FROM webhook_events WHERE event_type = 'por_evidence'") == []
+    )
 
 
 async def test_gps_and_witness_evidence_with_warnings(api):
     account, contribution_id = await contributor_with_contribution(api)
-    gps = {"input": {"contributionId": contribution_id, "evidenceType": "GPS_VERIFICATION",
-                     "timestamp": _stamp().isoformat(),
-                     "location": {"lat": -7.7956, "lon": 110.3695, "accuracy": 150}}}
+    gps = {
+        "input": {
+            "contributionId": contribution_id,
+            "evidenceType": "GPS_VERIFICATION",
+            "timestamp": _stamp().isoformat(),
+            "location": {"lat": -7.7956, "lon": 110.3695, "accuracy": 150},
+        }
+    }
     first = (await api.gql(SUBMIT, gps, account.token))["evidenceSubmit"]
     assert first["errors"] == []
     assert first["evidence"]["status"] == "VERIFIED"
     assert first["evidence"]["warnings"] == [{"code": "POOR_GPS_ACCURACY"}]
-    far = {"input": {**gps["input"], "location": {"lat": -7.7600, "lon": 110.3800,
-                                                  "accuracy": 5}}}
+    far = {"input": {**gps["input"], "location": {"lat": -7.7600, "lon": 110.3800, "accuracy": 5}}}
     second = (await api.gql(SUBMIT, far, account.token))["evidenceSubmit"]
     assert second["evidence"]["warnings"] == [{"code": "EVIDENCE_LOCATION_SPREAD"}]
-    witness = {"input": {"contributionId": contribution_id,
-                         "evidenceType": "WITNESS_ATTESTATION",
-                         "timestamp": _stamp(timedelta(days=-8)).isoformat(),
-                         "witnesses": [{"witnessName": "Pak Joko", "relationship": "supervisor",
-                                        "statement": "I saw it", "contact": "+62 812"}]}}
+    witness = {
+        "input": {
+            "contributionId": contribution_id,
+            "evidenceType": "WITNESS_ATTESTATION",
+            "timestamp": _stamp(timedelta(days=-8)).isoformat(),
+            "witnesses": [
+                {
+                    "witnessName": "Pak Joko",
+                    "relationship": "supervisor",
+                    "statement": "I saw it",
+                    "contact": "+62 812",
+                }
+            ],
+        }
+    }
     third = (await api.gql(SUBMIT, witness, account.token))["evidenceSubmit"]
     assert [w["code"] for w in third["evidence"]["warnings"]] == [
-        "EVIDENCE_TIME_SPREAD", "EVIDENCE_LOCATION_SPREAD"]
-    events = await api.sql(
-        "SELECT payload FROM webhook_events WHERE event_type = 'por_evidence'")
+        "EVIDENCE_TIME_SPREAD",
+        "EVIDENCE_LOCATION_SPREAD",
+    ]
+    events = await api.sql("SELECT payload FROM webhook_events WHERE event_type = 'por_evidence'")
     payloads = [json.loads(bytes(e.payload)) for e in events]
     assert sorted(p["subject"]["evidence_type"] for p in payloads) == [
-        "gps_verification", "gps_verification", "witness_attestation"]
-    attestation = next(p for p in payloads
-                       if p["subject"]["evidence_type"] == "witness_attestation")
+        "gps_verification",
+        "gps_verification",
+        "witness_attestation",
+    ]
+    attestation = next(
+        p for p in payloads if p["subject"]["evidence_type"] == "witness_attestation"
+    )
     assert attestation["proof"]["witnesses"] == [
-        {"witness_name": "Pak Joko", "relationship": "supervisor", "statement": "I saw it"}]
-    score = await api.gql("query($id: ID!) { contribution(id: $id) { evidenceQualityScore } }",
-                          {"id": contribution_id}, account.token)
+        {"witness_name": "Pak Joko", "relationship": "supervisor", "statement": "I saw it"}
+    ]
+    score = await api.gql(
+        "query($id: ID!) { contribution(id: $id) { evidenceQualityScore } }",
+        {"id": contribution_id},
+        account.token,
+    )
     assert score["contribution"]["evidenceQualityScore"] == 0.85  # GPS, witness, accuracy < 10
 
 
@@ -232,8 +289,14 @@ async def test_evidence_is_visible_to_the_right_people_only(api):
     organizer, worker, contribution_id = await task_contribution(api)
     stranger = await register(api, "dewi")
     verifier = await create_user(api, "rahmat", ["verifier"])
-    gps = {"input": {"contributionId": contribution_id, "evidenceType": "GPS_VERIFICATION",
-                     "timestamp": _stamp().isoformat(), "location": {"lat": 1.0, "lon": 2.0}}}
+    gps = {
+        "input": {
+            "contributionId": contribution_id,
+            "evidenceType": "GPS_VERIFICATION",
+            "timestamp": _stamp().isoformat(),
+            "location": {"lat": 1.0, "lon": 2.0},
+        }
+    }
     evidence_id = (await api.gql(SUBMIT, gps, worker.token))["evidenceSubmit"]["evidence"]["id"]
     query = """query($id: ID!, $c: ID!) { evidence(id: $id) { status latitude }
       contribution(id: $c) { title evidence(first: 5) { edges { node { latitude } } } } }"""
@@ -242,8 +305,9 @@ async def test_evidence_is_visible_to_the_right_people_only(api):
         assert (data["evidence"] is not None) is sees, who.username
         assert (data["contribution"]["evidence"] is not None) is sees, who.username
         assert data["contribution"]["title"] == "River cleanup"  # the contribution is public
-    node = await api.gql("query($id: ID!) { node(id: $id) { id } }", {"id": evidence_id},
-                         stranger.token)
+    node = await api.gql(
+        "query($id: ID!) { node(id: $id) { id } }", {"id": evidence_id}, stranger.token
+    )
     assert node["node"] is None
     adding = await api.gql(SUBMIT, gps, stranger.token)
     assert adding["evidenceSubmit"]["errors"][0]["code"] == "FORBIDDEN"
@@ -258,7 +322,8 @@ async def test_a_tampered_upload_url_is_refused(api):
     assert (await put_object(api, upload, photo, None)).status_code == 403
     confirmed = await api.gql(CONFIRM, {"id": requested["evidence"]["id"]}, account.token)
     assert confirmed["evidenceUploadConfirm"]["errors"] == [
-        {"field": "evidenceId", "code": "NOT_UPLOADED"}]
+        {"field": "evidenceId", "code": "NOT_UPLOADED"}
+    ]
 
 
 async def test_evidence_verify_finds_an_object_changed_behind_our_back(api, settings):
@@ -266,8 +331,11 @@ async def test_evidence_verify_finds_an_object_changed_behind_our_back(api, sett
     photo = make_jpeg(captured=_stamp())
     evidence_id = await _upload(api, account, contribution_id, photo)
     assert (await _processed(api, account, evidence_id))["status"] == "VERIFIED"
-    env = {"DATABASE_URL": settings.database_url, "VAR_DIR": str(settings.var_dir),
-           "JWT_SECRET": settings.jwt_secret.get_secret_value()}
+    env = {
+        "DATABASE_URL": settings.database_url,
+        "VAR_DIR": str(settings.var_dir),
+        "JWT_SECRET": settings.jwt_secret.get_secret_value(),
+    }
     clean = await asyncio.to_thread(cli, "evidence", "verify", env=env)
     assert clean.returncode == 0, clean.stderr
     assert "1 object(s) checked, 0 mismatch(es)" in clean.stderr

@@ -52,16 +52,26 @@ def moto_endpoint() -> Iterator[str]:
 def store_env(request, moto_endpoint, tmp_path_factory) -> dict[str, str]:
     env = {"VAR_DIR": str(tmp_path_factory.mktemp("shared-var"))}
     if request.param == "s3":
-        env |= {"S3_ENDPOINT_URL": moto_endpoint, "S3_ACCESS_KEY": "testing",
-                "S3_SECRET_KEY": "testing", "S3_BUCKET": "gotong-evidence-test"}
+        env |= {
+            "S3_ENDPOINT_URL": moto_endpoint,
+            "S3_ACCESS_KEY": "testing",
+            "S3_SECRET_KEY": "testing",
+            "S3_BUCKET": "gotong-evidence-test",
+        }
     return env
 
 
 @pytest.fixture(scope="module")
 def worker_env(database, markov, store_env) -> dict[str, str]:  # noqa: F811
-    return {"DATABASE_URL": database.url, "REDIS_URL": REDIS_URL,
-            "MARKOV_BASE_URL": markov.base_url, "MARKOV_WEBHOOK_SECRET": MARKOV_SECRET,
-            "JWT_SECRET": JWT_SECRET, **store_env, **TIMINGS}
+    return {
+        "DATABASE_URL": database.url,
+        "REDIS_URL": REDIS_URL,
+        "MARKOV_BASE_URL": markov.base_url,
+        "MARKOV_WEBHOOK_SECRET": MARKOV_SECRET,
+        "JWT_SECRET": JWT_SECRET,
+        **store_env,
+        **TIMINGS,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -76,20 +86,29 @@ def worker(worker_env, tmp_path_factory, redis_client):  # noqa: F811
 def settings(worker_env, markov, redis_client):  # noqa: F811
     """The API shares the worker's database, Redis, object store and Markov."""
     markov.reset()
-    return Settings(**{key.lower(): value for key, value in worker_env.items()},
-                    gotong_env="test")
+    return Settings(**{key.lower(): value for key, value in worker_env.items()}, gotong_env="test")
 
 
 async def test_a_photo_travels_from_the_phone_to_markov(api, markov, worker):  # noqa: F811
     account, contribution_id = await contributor_with_contribution(api)
     captured = (datetime.now(WIB) - timedelta(minutes=30)).replace(microsecond=0)
     photo = make_jpeg(captured=captured, latitude=-7.7956, longitude=110.3695, altitude=114.5)
-    requested = (await api.gql(REQUEST, {"input": {
-        "contributionId": contribution_id, "evidenceType": "PHOTO_WITH_TIMESTAMP",
-        "contentType": "image/jpeg", "sizeBytes": len(photo),
-        "timestamp": captured.isoformat(),
-        "location": {"lat": -7.7956, "lon": 110.3695, "accuracy": 8},
-        "mediaHash": hashlib.sha256(photo).hexdigest()}}, account.token)
+    requested = (
+        await api.gql(
+            REQUEST,
+            {
+                "input": {
+                    "contributionId": contribution_id,
+                    "evidenceType": "PHOTO_WITH_TIMESTAMP",
+                    "contentType": "image/jpeg",
+                    "sizeBytes": len(photo),
+                    "timestamp": captured.isoformat(),
+                    "location": {"lat": -7.7956, "lon": 110.3695, "accuracy": 8},
+                    "mediaHash": hashlib.sha256(photo).hexdigest(),
+                }
+            },
+            account.token,
+        )
     )["evidenceUploadRequest"]
     assert requested["errors"] == []
     async with httpx.AsyncClient() as http:
@@ -114,15 +133,19 @@ async def test_a_photo_travels_from_the_phone_to_markov(api, markov, worker):  #
     assert exif["altitude_m"] == pytest.approx(114.5)
 
     async def received():
-        found = [e for e in markov.events()
-                 if e.get("payload") and e["payload"]["event_type"] == "por_evidence"]
+        found = [
+            e
+            for e in markov.events()
+            if e.get("payload") and e["payload"]["event_type"] == "por_evidence"
+        ]
         return found or None
 
     (delivery,) = await eventually(received)
     payload = delivery["payload"]
     (row,) = await api.sql("SELECT id, object_key FROM evidence")
     assert payload["subject"]["contribution_id"] == uuid_text(
-        (await api.sql("SELECT id FROM contributions"))[0].id)
+        (await api.sql("SELECT id FROM contributions"))[0].id
+    )
     assert payload["subject"]["evidence_id"] == uuid_text(row.id)
     assert payload["subject"]["evidence_type"] == "photo_with_timestamp"
     assert payload["subject"]["evidence_data"]["exif"] == exif
@@ -130,6 +153,7 @@ async def test_a_photo_travels_from_the_phone_to_markov(api, markov, worker):  #
     assert payload["proof"] == {
         "timestamp": captured.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "media_hash": digest,
-        "location": {"lat": -7.7956, "lon": 110.3695}}
+        "location": {"lat": -7.7956, "lon": 110.3695},
+    }
     body = base64.b64decode(delivery["body_b64"])
     assert json.loads(body) == payload
