@@ -38,7 +38,12 @@ def serve(
     """Serve the API (GraphQL over HTTP and WebSocket) with uvicorn."""
     import uvicorn
 
-    _settings()
+    from gotong_gql.logs import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    # Our own structured line per GraphQL operation replaces uvicorn's access log, which would
+    # print the signed query strings of object URLs.
     uvicorn.run(
         "gotong_gql.app:create_app",
         factory=True,
@@ -47,6 +52,8 @@ def serve(
         workers=workers,
         proxy_headers=True,
         ws="websockets-sansio",
+        log_config=None,
+        access_log=False,
     )
 
 
@@ -120,19 +127,21 @@ def worker(
     threads: Annotated[int, typer.Option(help="Threads per process.", min=1)] = 4,
 ) -> None:
     """Run background jobs (webhook delivery, ...) and the outbox sweeper; needs REDIS_URL."""
-    import logging
     import multiprocessing
 
     from gotong_gql import worker as jobs_worker
+    from gotong_gql.logs import configure_logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = _settings()
+    configure_logging(settings.log_level, json=settings.log_json)
     if processes == 1:
         jobs_worker.run(settings, threads)
         return
     children = [
-        multiprocessing.Process(target=jobs_worker.run, args=(settings, threads))
-        for _ in range(processes)
+        multiprocessing.Process(
+            target=jobs_worker.run, args=(settings, threads), kwargs={"serve_health": index == 0}
+        )
+        for index in range(processes)
     ]
     for child in children:
         child.start()

@@ -8,6 +8,7 @@ state and attempts live in the database, and the sweeper re-sends what a crash l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import threading
@@ -21,6 +22,7 @@ from gotong_gql.jobs import QUEUE, Handler, create_broker, job_handlers
 from gotong_gql.services import Services
 from gotong_gql.settings import Settings
 from gotong_gql.webhook.service import sweep_forever
+from gotong_gql.worker_health import create_health_server
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,12 @@ def _actor_function(
     return run
 
 
+def _report_health_server_exit(future: Any) -> None:
+    if future.cancelled() or future.exception() is None:
+        return
+    log.error("the worker's health server stopped: %r", future.exception())
+
+
 def register_actors(broker: dramatiq.Broker, services: Services) -> None:
     for name, handler in job_handlers().items():
         dramatiq.Actor(
@@ -47,8 +55,9 @@ def register_actors(broker: dramatiq.Broker, services: Services) -> None:
         )
 
 
-def run(settings: Settings, threads: int) -> None:
-    """Serve jobs until SIGTERM or SIGINT."""
+def run(settings: Settings, threads: int, *, serve_health: bool = True) -> None:
+    """Serve jobs until SIGTERM or SIGINT; with `serve_health`, also /healthz, /readyz and
+    /metrics on WORKER_METRICS_PORT (one process per host may hold that port)."""
     if not settings.redis_url:
         raise SystemExit("the worker needs REDIS_URL (without it, jobs run inside the API process)")
     broker = create_broker(settings.redis_url)
@@ -63,10 +72,18 @@ def run(settings: Settings, threads: int) -> None:
     worker.start()
     loop = get_event_loop_thread().loop
     sweeper = asyncio.run_coroutine_threadsafe(sweep_forever(services), loop)
+    health = create_health_server(services) if serve_health else None
+    serving = asyncio.run_coroutine_threadsafe(health.serve(), loop) if health else None
+    if serving is not None:
+        serving.add_done_callback(_report_health_server_exit)
     log.info("worker started: %d threads on queue %r", threads, QUEUE)
     try:
         stop.wait()
     finally:
+        if health is not None:
+            health.should_exit = True
+            with contextlib.suppress(BaseException):
+                serving.result(timeout=5)
         sweeper.cancel()
         asyncio.run_coroutine_threadsafe(services.close(), loop).result(timeout=10)
         worker.stop()

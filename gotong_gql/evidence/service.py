@@ -10,6 +10,7 @@ by the server (SPEC 3), so an object is never overwritten; nothing here deletes 
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gotong_gql import metrics
 from gotong_gql.audit.service import record, snapshot
 from gotong_gql.contribution.models import Contribution
 from gotong_gql.db import utcnow
@@ -196,8 +198,10 @@ async def process_evidence(services: Services, evidence_id: str) -> None:
         evidence = await session.get(Evidence, uuid.UUID(evidence_id))
     if evidence is None or evidence.status != "processing":
         return
+    started = time.perf_counter()
     async with contextlib.aclosing(services.storage.iter_chunks(evidence.object_key)) as chunks:
         facts = await media.inspect_stream(chunks)
+    metrics.EVIDENCE_PROCESSING_SECONDS.observe(time.perf_counter() - started)
     async with (
         services.session_factory() as session,
         unit_of_work(
@@ -259,6 +263,7 @@ async def _judge(
         "exif": exif,
     }
     reason = _rejection(evidence, facts)
+    metrics.EVIDENCE_OUTCOMES.labels("rejected" if reason else "verified").inc()
     if reason is not None:
         evidence.status, evidence.rejection_reason = "rejected", reason
     else:

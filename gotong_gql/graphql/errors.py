@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from gotong_gql import metrics
 from gotong_gql.errors import DomainError
 
 log = logging.getLogger("gotong_gql.graphql")
@@ -34,6 +35,8 @@ def bad_input(message: str, field: str | None = None) -> ApiError:
 
 def payload_errors(error_type: type[E], code_enum: type[Enum], exc: DomainError) -> list[E]:
     """A DomainError as the `errors` of a mutation payload."""
+    for error in exc.errors:
+        metrics.GRAPHQL_ERRORS.labels(error.code).inc()
     return [
         error_type(field=error.field, message=error.message, code=code_enum(error.code))
         for error in exc.errors

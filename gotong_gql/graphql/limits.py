@@ -6,8 +6,9 @@
   MaxAliasesLimiter walk fragment spreads without memoising them, which is exponential: 22
   fragments that each spread the next one three times keep a worker busy for hours. This rule
   measures each fragment once.
-- Introspection: graphql-core's MaxIntrospectionDepthRule (one of its specified rules); with GOTONG_ENV=production,
-  NoSchemaIntrospectionCustomRule for everyone but admins, and no "Did you mean" suggestions.
+- Introspection: graphql-core's MaxIntrospectionDepthRule (one of its specified rules); with
+  GOTONG_ENV=production, NoSchemaIntrospectionCustomRule for everyone but admins, and no
+  "Did you mean" suggestions.
 - Cost (depends on the variables, so after validation): GitHub's node count. A connection with
   `first: N` counts N nodes and multiplies the cost of what is selected below it; `nodes(ids)`
   counts one node per id; an unpaginated list multiplies what is below by its documented bound.

@@ -15,6 +15,7 @@ from gotong_gql.evidence.resolvers import (
 )
 from gotong_gql.graphql.errors import ErrorReporting
 from gotong_gql.graphql.limits import QueryGuard
+from gotong_gql.graphql.observability import Observability
 from gotong_gql.graphql.permissions import IsAuthenticated
 from gotong_gql.task.resolvers import TaskMutations, TaskQueries, TaskSubscriptions
 from gotong_gql.user.resolvers import AccountMutations, AccountQueries
@@ -57,5 +58,5 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    extensions=[ErrorReporting, ParserCache, ValidationCache, QueryGuard],
+    extensions=[ErrorReporting, ParserCache, ValidationCache, QueryGuard, Observability],
 )

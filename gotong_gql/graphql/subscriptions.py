@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+from gotong_gql import metrics
 from gotong_gql.graphql.context import Context
 from gotong_gql.graphql.errors import ApiError
 from gotong_gql.pubsub import Message
@@ -20,11 +21,15 @@ from gotong_gql.pubsub import Message
 async def messages(context: Context, *channels: str) -> AsyncIterator[Message]:
     expires_at = context.token_expires_at()
     async with context.services.pubsub.subscribe(*channels) as queue:
-        while True:
-            remaining = (expires_at - datetime.now(UTC)).total_seconds()
-            try:
-                yield await asyncio.wait_for(queue.get(), timeout=max(remaining, 0))
-            except TimeoutError:
-                raise ApiError(
-                    "UNAUTHENTICATED", "the access token expired", reason="TOKEN_EXPIRED"
-                ) from None
+        metrics.SUBSCRIPTIONS_OPEN.inc()
+        try:
+            while True:
+                remaining = (expires_at - datetime.now(UTC)).total_seconds()
+                try:
+                    yield await asyncio.wait_for(queue.get(), timeout=max(remaining, 0))
+                except TimeoutError:
+                    raise ApiError(
+                        "UNAUTHENTICATED", "the access token expired", reason="TOKEN_EXPIRED"
+                    ) from None
+        finally:
+            metrics.SUBSCRIPTIONS_OPEN.dec()

@@ -18,6 +18,7 @@ import httpx
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from gotong_gql import metrics
 from gotong_gql.db import utcnow
 from gotong_gql.reputation.models import ReputationCache
 
@@ -62,6 +63,7 @@ async def _from_cache(services: Services, user_id: uuid.UUID) -> Reputation | No
     except Exception:
         log.warning("reputation cache unavailable", exc_info=True)
         return None
+    metrics.CACHE_LOOKUPS.labels("miss" if value is None else "hit").inc()
     if value is None:
         return None
     return Reputation(**{**value, "cached_at": datetime.fromisoformat(value["cached_at"])})

@@ -77,4 +77,5 @@ def start_markov_stub(env: dict[str, str], log: Path) -> MarkovStub:
 
 
 def start_worker(env: dict[str, str], log: Path) -> Process:
+    env = {"WORKER_METRICS_PORT": str(free_port()), **env}
     return Process(["worker", "--threads", "2"], env, log).start(ready="worker started")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, contextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager, suppress
 from typing import Any
 
 import httpx
@@ -77,3 +79,60 @@ def gql_body(query: str, **extra: Any) -> dict[str, Any]:
 def error_code(response: httpx.Response) -> str:
     (error,) = response.json()["errors"]
     return error["extensions"]["code"]
+
+
+class WebSocketClosed(Exception):
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class AsgiWebSocket:
+    """The client side of a WebSocket, spoken to the ASGI app directly."""
+
+    def __init__(self, to_app: asyncio.Queue, from_app: asyncio.Queue, first: dict) -> None:
+        self._to_app, self._from_app = to_app, from_app
+        self.accepted = first["type"] == "websocket.accept"
+        self.subprotocol = first.get("subprotocol")
+        self.close_code = None if self.accepted else first.get("code")
+
+    async def send_json(self, message: dict[str, Any]) -> None:
+        await self._to_app.put({"type": "websocket.receive", "text": json.dumps(message)})
+
+    async def receive_json(self, timeout: float = 5) -> dict[str, Any]:
+        message = await asyncio.wait_for(self._from_app.get(), timeout)
+        if message["type"] == "websocket.close":
+            raise WebSocketClosed(message.get("code", 1000))
+        return json.loads(message.get("text") or message["bytes"])
+
+
+@asynccontextmanager
+async def websocket(
+    app: Any, headers: dict[str, str] | None = None, path: str = "/graphql"
+) -> AsyncIterator[AsgiWebSocket]:
+    to_app: asyncio.Queue = asyncio.Queue()
+    from_app: asyncio.Queue = asyncio.Queue()
+    scope = {
+        "type": "websocket",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "scheme": "ws",
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 40000),
+        "root_path": "",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"host", b"testserver")]
+        + [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()],
+        "subprotocols": ["graphql-transport-ws"],
+    }
+    task = asyncio.create_task(app(scope, to_app.get, from_app.put))
+    await to_app.put({"type": "websocket.connect"})
+    first = await asyncio.wait_for(from_app.get(), 5)
+    try:
+        yield AsgiWebSocket(to_app, from_app, first)
+    finally:
+        await to_app.put({"type": "websocket.disconnect", "code": 1000})
+        with suppress(Exception):
+            await asyncio.wait_for(task, 5)

@@ -15,6 +15,7 @@ import redis
 from gotong_gql.settings import Settings
 from tests.conftest import JWT_SECRET, Database
 from tests.e2e.processes import MarkovStub, Process, start_markov_stub, start_worker
+from tests.e2e.server import free_port
 
 T = TypeVar("T")
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -59,6 +60,7 @@ def worker_env(database: Database, markov: MarkovStub, tmp_path_factory) -> dict
         "MARKOV_API_TOKEN": MARKOV_TOKEN,
         "JWT_SECRET": JWT_SECRET,
         "VAR_DIR": str(tmp_path_factory.mktemp("worker-var")),
+        "WORKER_METRICS_PORT": str(free_port()),
         **TIMINGS,
     }
 

@@ -10,6 +10,8 @@ import json
 import re
 import time
 
+import httpx
+
 from tests.helpers import register, uuid_text
 from tests.webhook.conftest import MARKOV_SECRET, eventually
 
@@ -243,3 +245,20 @@ async def test_cli_replays_every_dead_letter(api, markov, worker, worker_env):
     refused = await asyncio.to_thread(cli, "webhooks", "replay", first, env=worker_env)
     assert refused.returncode == 1
     assert f"{first}: the event is delivered, not failed" in refused.stderr
+
+
+async def test_the_worker_serves_health_readiness_and_metrics(api, markov, worker, worker_env):
+    base = f"http://127.0.0.1:{worker_env['WORKER_METRICS_PORT']}"
+    event_id = await _contribute(api, await register(api, "ayu"))
+    await eventually(lambda: _delivered(api, event_id))
+    async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+        assert (await http.get("/healthz")).json() == {"status": "ok"}
+        ready = await http.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["checks"] == {"database": "ok", "migrations": "ok", "redis": "ok"}
+        scrape = (await http.get("/metrics")).text
+    assert (
+        'gotong_webhook_deliveries_total{event_type="contribution_created",outcome="delivered"}'
+        in scrape
+    )
+    assert "gotong_db_pool_connections" in scrape

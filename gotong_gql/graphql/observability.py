@@ -1,0 +1,44 @@
+"""Per operation: Prometheus metrics (by operation name and outcome, errors by code) and one
+structured log line with the request id, user id, operation name and duration."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import structlog
+from graphql import OperationType
+from strawberry.extensions import SchemaExtension
+
+from gotong_gql import metrics
+
+log = structlog.get_logger("gotong_gql.request")
+
+
+class Observability(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context.context
+        started = time.perf_counter()
+        yield
+        if self.execution_context.operation_type == OperationType.SUBSCRIPTION:
+            return
+        operation = self.execution_context.operation_name or "anonymous"
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None) or []
+        codes = [(error.extensions or {}).get("code", "UNKNOWN") for error in errors]
+        outcome = "error" if codes else "ok"
+        duration = time.perf_counter() - started
+        metrics.REQUESTS.labels(operation, outcome).inc()
+        metrics.REQUEST_SECONDS.labels(operation).observe(duration)
+        for code in codes:
+            metrics.GRAPHQL_ERRORS.labels(code).inc()
+        user_id = getattr(context, "user_id", None)
+        log.info(
+            "graphql",
+            request_id=getattr(context, "request_id", None),
+            user_id=str(user_id) if user_id else None,
+            operation=operation,
+            outcome=outcome,
+            error_codes=codes or None,
+            duration_ms=round(duration * 1000, 2),
+        )

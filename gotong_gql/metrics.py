@@ -1,0 +1,84 @@
+"""Every Prometheus metric of gotong-gql, in one place (`/metrics`; the worker on its own port).
+
+Webhook delivery metrics live beside the delivery code (webhook/metrics.py) and are re-exported
+here, so that this module names every metric the alert rules may use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+from gotong_gql.webhook.metrics import (
+    COMMIT_TO_DELIVERY_SECONDS,
+    DEAD_LETTERS,
+    DELIVERIES,
+    DELIVERY_SECONDS,
+)
+
+REQUESTS = Counter(
+    "gotong_graphql_requests_total",
+    "GraphQL requests by operation name and outcome (ok, error).",
+    ["operation", "outcome"],
+)
+REQUEST_SECONDS = Histogram(
+    "gotong_graphql_request_duration_seconds",
+    "GraphQL request latency by operation name.",
+    ["operation"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5),
+)
+GRAPHQL_ERRORS = Counter(
+    "gotong_graphql_errors_total", "GraphQL errors (top level and payload) by code.", ["code"]
+)
+DB_POOL_CONNECTIONS = Gauge(
+    "gotong_db_pool_connections",
+    "Database pool connections by state (in_use, idle, capacity).",
+    ["state"],
+)
+CACHE_LOOKUPS = Counter(
+    "gotong_cache_lookups_total", "Reputation cache lookups by result (hit, miss).", ["result"]
+)
+EVIDENCE_PROCESSING_SECONDS = Histogram(
+    "gotong_evidence_processing_seconds",
+    "Time to hash and judge one uploaded evidence file.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+)
+EVIDENCE_OUTCOMES = Counter(
+    "gotong_evidence_processed_total", "Processed evidence files by outcome.", ["outcome"]
+)
+SUBSCRIPTIONS_OPEN = Gauge("gotong_subscriptions_open", "Open GraphQL subscriptions.")
+OUTBOX_PENDING = Gauge(
+    "gotong_webhook_outbox_events", "Outbox events by status (sampled by the sweeper).", ["status"]
+)
+
+
+def exposition(engine: Any | None = None) -> bytes:
+    """The text format for a scrape; the pool gauges are read at that moment."""
+    if engine is not None:
+        pool = engine.sync_engine.pool
+        in_use = getattr(pool, "checkedout", lambda: 0)()
+        DB_POOL_CONNECTIONS.labels("in_use").set(in_use)
+        DB_POOL_CONNECTIONS.labels("idle").set(getattr(pool, "checkedin", lambda: 0)())
+        capacity = getattr(pool, "size", lambda: 0)() + max(getattr(pool, "_max_overflow", 0), 0)
+        DB_POOL_CONNECTIONS.labels("capacity").set(capacity)
+    return generate_latest()
+
+
+__all__ = [
+    "CACHE_LOOKUPS",
+    "COMMIT_TO_DELIVERY_SECONDS",
+    "CONTENT_TYPE_LATEST",
+    "DB_POOL_CONNECTIONS",
+    "DEAD_LETTERS",
+    "DELIVERIES",
+    "DELIVERY_SECONDS",
+    "EVIDENCE_OUTCOMES",
+    "EVIDENCE_PROCESSING_SECONDS",
+    "GRAPHQL_ERRORS",
+    "OUTBOX_PENDING",
+    "REQUESTS",
+    "REQUEST_SECONDS",
+    "SUBSCRIPTIONS_OPEN",
+    "exposition",
+]
