@@ -21,6 +21,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gotong_gql import migrate
+from gotong_gql.graphiql import asset_routes
 from gotong_gql.graphql.limits import GraphQLGuard
 from gotong_gql.graphql.view import GraphQLView
 from gotong_gql.middleware import SecurityHeadersMiddleware
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             # Signed upload and download URLs of the local object store (embedded mode).
             *object_routes(lambda request: request.app.state.services.storage),
+            *asset_routes(),  # GraphiQL's own assets, same origin
         ],
         lifespan=lifespan,
         middleware=[

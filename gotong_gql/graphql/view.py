@@ -17,6 +17,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
+from gotong_gql import graphiql
 from gotong_gql.graphql import http
 from gotong_gql.graphql.context import Context
 from gotong_gql.graphql.limits import (
@@ -98,7 +99,8 @@ class GraphQLView(GraphQL[Context, None]):
         query_given = "query" in request.query_params
         if request.method == "GET" and http.wants_html(accept) and not query_given:
             if self.graphql_ide:
-                return HTMLResponse(self.graphql_ide_html)
+                # Same-origin assets when installed (make graphiql); else Strawberry's CDN page.
+                return graphiql.local_page() or HTMLResponse(self.graphql_ide_html)
             return _error(404, "NOT_FOUND", "no GraphiQL here: send a GraphQL request")
         media_type = http.negotiate(accept)
         if media_type is None:
