@@ -8,22 +8,21 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from graphql import GraphQLError
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gotong_gql import migrate
+from gotong_gql import metrics, migrate
 from gotong_gql.graphiql import asset_routes
 from gotong_gql.graphql.limits import GraphQLGuard
 from gotong_gql.graphql.view import GraphQLView
+from gotong_gql.health import is_ready, readiness
 from gotong_gql.middleware import SecurityHeadersMiddleware
 from gotong_gql.services import Services
 from gotong_gql.settings import Settings, load_settings
@@ -79,23 +78,19 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    services: Services = request.app.state.services
-    checks: dict[str, Any] = {}
-    try:
-        async with services.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-        current = await migrate.current_revision(services.engine)
-        head = request.app.state.migration_head
-        checks["migrations"] = "ok" if current == head else f"at {current}, head is {head}"
-    except Exception as exc:
-        log.warning("readiness check failed: %s", exc)
-        checks["database"] = "unreachable"
-    ready = all(value == "ok" for value in checks.values())
+    """Database reachable and migrated to head; Redis and S3 reachable when configured."""
+    checks = await readiness(request.app.state.services, request.app.state.migration_head)
+    ready = is_ready(checks)
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "checks": checks},
         status_code=200 if ready else 503,
     )
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    """Prometheus text format (scrape it from inside the cluster; it names operations)."""
+    services: Services = request.app.state.services
+    return Response(metrics.exposition(services.engine), media_type=metrics.CONTENT_TYPE_LATEST)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -131,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
             Route("/graphql", graphql),  # the view answers 405 for other methods
             WebSocketRoute("/graphql", graphql),
             # Signed upload and download URLs of the local object store (embedded mode).

@@ -117,3 +117,21 @@ def test_settings_from_environment(monkeypatch):
     assert settings.database_url == "postgresql+asyncpg://u@h/db"
     assert settings.cors_origins == ["https://a.example", "https://b.example"]
     assert not settings.is_sqlite
+
+
+async def test_metrics_name_operations_and_outcomes(api):
+    from tests.helpers import register
+
+    account = await register(api, "ayu")
+    await api.gql("query Profile { me { username } }", token=account.token)
+    await api.post(
+        "query Broken { tasks(first: 1000) { edges { node { id } } } }", token=account.token
+    )
+    scrape = (await api.client.get("/metrics")).text
+    assert 'gotong_graphql_requests_total{operation="Profile",outcome="ok"} 1.0' in scrape
+    assert 'gotong_graphql_request_duration_seconds_bucket{le="0.005",operation="Profile"}' in (
+        scrape
+    )
+    assert 'gotong_db_pool_connections{state="in_use"}' in scrape
+    assert "gotong_subscriptions_open" in scrape
+    assert "gotong_webhook_deliveries_total" in scrape
