@@ -41,7 +41,7 @@ CACHE_LOOKUPS = Counter(
 )
 EVIDENCE_PROCESSING_SECONDS = Histogram(
     "gotong_evidence_processing_seconds",
-    "Time to hash and judge one uploaded evidence file.",
+    "Time to read and hash one uploaded evidence file (the verdict's transaction excluded).",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
 )
 EVIDENCE_OUTCOMES = Counter(
