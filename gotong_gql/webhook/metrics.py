@@ -22,3 +22,10 @@ COMMIT_TO_DELIVERY_SECONDS = Histogram(
 DEAD_LETTERS = Counter(
     "gotong_webhook_dead_letters_total", "Events moved to the dead-letter table.", ["event_type"]
 )
+
+# Every series exists from the start at 0, so that `increase()` in the alert rules sees the first
+# dead letter of each event type.
+for _event_type in ("contribution_created", "vouch_submitted", "por_evidence"):
+    DEAD_LETTERS.labels(_event_type)
+    for _outcome in ("delivered", "retry", "dead_letter"):
+        DELIVERIES.labels(_event_type, _outcome)
