@@ -63,6 +63,15 @@ class Context:
                 self._session = self.services.session_factory()
             yield self._session
 
+    async def refresh(self) -> None:
+        """Between two events of a subscription: fresh DataLoaders (no stale rows from an earlier
+        event) and the session's connection back to the pool while the subscription waits."""
+        async with self._lock:
+            if self._session is not None:
+                await self._session.close()
+                self._session = None
+        self.loaders = Loaders(self.db)
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()

@@ -26,10 +26,13 @@ async def messages(context: Context, *channels: str) -> AsyncIterator[Message]:
             while True:
                 remaining = (expires_at - datetime.now(UTC)).total_seconds()
                 try:
-                    yield await asyncio.wait_for(queue.get(), timeout=max(remaining, 0))
+                    message = await asyncio.wait_for(queue.get(), timeout=max(remaining, 0))
                 except TimeoutError:
                     raise ApiError(
                         "UNAUTHENTICATED", "the access token expired", reason="TOKEN_EXPIRED"
                     ) from None
+                yield message
+                # The event has been resolved and sent: release what it used.
+                await context.refresh()
         finally:
             metrics.SUBSCRIPTIONS_OPEN.dec()

@@ -17,6 +17,7 @@ from gotong_gql.graphql.inputs import input_data
 from gotong_gql.graphql.pagination import connection, page_window
 from gotong_gql.graphql.permissions import IsAuthenticated
 from gotong_gql.graphql.subscriptions import messages
+from gotong_gql.pubsub import Message
 from gotong_gql.skill.service import normalise_skill_names
 from gotong_gql.task import service
 from gotong_gql.task.models import Task
@@ -40,6 +41,7 @@ from gotong_gql.task.types import (
 from gotong_gql.uow import UnitOfWork
 
 Info = strawberry.Info[Context, None]
+TASK_ROW = "_task_row"  # a process-local key, never published
 P = TypeVar("P", bound=TaskPayload)
 
 
@@ -225,9 +227,8 @@ async def _task_events(
     context = info.context
     context.require_user_id()
     async for message in messages(context, channel):
-        # Each event is read in a fresh session: the connection may live for hours.
         async with context.services.session_factory() as session:
-            task = await session.get(Task, uuid.UUID(message["task_id"]))
+            task = await _task_of(session, message)
             if task is None or not await accept(session, task):
                 continue
         yield TaskEvent(
@@ -235,6 +236,14 @@ async def _task_events(
             task=TaskType.from_row(task),
             at=datetime.fromisoformat(message["at"]),
         )
+
+
+async def _task_of(session: AsyncSession, message: Message) -> Task | None:
+    """The task of an event, read once per process: every subscriber of this process receives
+    the same message object, and the first to need the row keeps it there for the others."""
+    if TASK_ROW not in message:
+        message[TASK_ROW] = await session.get(Task, uuid.UUID(message["task_id"]))
+    return message[TASK_ROW]
 
 
 @strawberry.type
