@@ -10,6 +10,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from gotong_gql.jobs import DramatiqJobQueue, create_broker
 from gotong_gql.services import Services
 from gotong_gql.uow import unit_of_work
 from gotong_gql.user.models import User
@@ -21,15 +22,11 @@ from tests.webhook.conftest import MARKOV_SECRET, eventually
 from tests.webhook.test_delivery import _contribute, _delivered, _event_row, _received
 
 
-async def test_broker_down_at_commit_then_the_sweeper_delivers(
-    api, markov, worker, settings, monkeypatch
-):
+async def test_broker_down_at_commit_then_the_sweeper_delivers(api, markov, worker, monkeypatch):
     account = await register(api, "ayu")
-
-    async def broker_down(*args, **kwargs):
-        raise ConnectionError("redis is down")
-
-    monkeypatch.setattr(api.services.jobs, "send", broker_down)
+    # This API process's broker is a real Redis broker at an address where nothing listens.
+    unreachable = DramatiqJobQueue(create_broker("redis://127.0.0.1:1/0"))
+    monkeypatch.setattr(api.services, "jobs", unreachable)
     event_id = await _contribute(api, account)
     row = await _event_row(api, event_id)
     assert (row.status, row.attempts) == ("pending", 0)  # committed, not lost
@@ -114,3 +111,26 @@ async def test_secret_rotation_signs_with_both(api, markov, monkeypatch):
     ]
     assert headers["webhook-signature"].split(" ") == expected
     assert request["status"] == 200
+
+
+async def test_the_slow_lane_retries_a_retryable_dead_letter_by_itself(api, markov, worker):
+    markov.fault(status=503, times=5)
+    event_id = await _contribute(api, await register(api, "ayu"))
+
+    async def failed():
+        row = await _event_row(api, event_id)
+        return row if row.status == "failed" else None
+
+    row = await eventually(failed)
+    assert row.attempts == 5
+    (failure,) = await api.sql("SELECT retryable, next_retry_at, slow_round FROM webhook_failures")
+    assert (bool(failure.retryable), failure.slow_round) == (True, 0)
+    assert failure.next_retry_at is not None  # five minutes from now
+    # Time passes: the dead letter is due; the worker's sweeper sends it once more.
+    await api.sql("UPDATE webhook_failures SET next_retry_at = created_at")
+    row = await eventually(lambda: _delivered(api, event_id))
+    assert row.attempts == 6
+    statuses = [r["status"] for r in _received(markov, event_id)]
+    assert statuses == [503, 503, 503, 503, 503, 200]
+    (replayed,) = await api.sql("SELECT replayed_at FROM webhook_failures")
+    assert replayed.replayed_at is not None
