@@ -67,3 +67,4 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+        logger.setLevel(logging.NOTSET)  # the root's level decides
