@@ -54,6 +54,7 @@ def serve(
         ws="websockets-sansio",
         log_config=None,
         access_log=False,
+        ws_max_size=1024 * 1024,  # a GraphQL message over a WebSocket is small
     )
 
 

@@ -37,23 +37,31 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items[:] = [item for item in items if item not in audit] + audit
 
 
-@pytest.fixture(scope="session", autouse=True)
-def session_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+@pytest.fixture(scope="session")
+def session_log_handler(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[logging.FileHandler]:
     """Every record logged during the run, at INFO and above as in production (SQLAlchemy's
     statement log stays off, as with DATABASE_ECHO unset), in one file under the base temp."""
-    path = tmp_path_factory.getbasetemp() / SESSION_LOG
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = logging.FileHandler(tmp_path_factory.getbasetemp() / SESSION_LOG, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    root, engine = logging.getLogger(), logging.getLogger("sqlalchemy.engine")
-    levels = root.level, engine.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
+    engine = logging.getLogger("sqlalchemy.engine")
+    level = engine.level
     engine.setLevel(logging.WARNING)
-    yield path
-    root.removeHandler(handler)
-    root.setLevel(levels[0])
-    engine.setLevel(levels[1])
+    yield handler
+    logging.getLogger().removeHandler(handler)
+    engine.setLevel(level)
     handler.close()
+
+
+@pytest.fixture(autouse=True)
+def session_log(session_log_handler: logging.FileHandler) -> Path:
+    """Attached again before each test: a test may have reset the logging configuration."""
+    root = logging.getLogger()
+    if session_log_handler not in root.handlers:
+        root.addHandler(session_log_handler)
+    root.setLevel(logging.INFO)
+    return Path(session_log_handler.baseFilename)
 
 
 async def _pg_admin(sql: str) -> None:

@@ -56,6 +56,8 @@ def parse_media_type(value: str) -> tuple[str, dict[str, str]]:
     for part in parts:
         name, _, param = part.partition("=")
         params[name.strip().lower()] = param.strip().strip('"').lower()
+    if params.get("charset") == "utf8":
+        params["charset"] = "utf-8"
     return media_type.strip().lower(), params
 
 
@@ -118,8 +120,9 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 def _json_object(text: str | bytes, what: str) -> Any:
     try:
-        return json.loads(text)
-    except (ValueError, UnicodeDecodeError):
+        # UTF-8 only (json.loads alone would guess UTF-16 and UTF-32 too).
+        return json.loads(text.decode("utf-8") if isinstance(text, bytes) else text)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise HttpError(400, "BAD_REQUEST", f"{what} is not valid JSON (UTF-8)") from None
 
 

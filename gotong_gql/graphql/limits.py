@@ -272,6 +272,15 @@ def limits_rule(max_depth: int, max_aliases: int, max_directives: int) -> type[V
     return QueryLimitsRule
 
 
+def arguments(field: Any, node: FieldNode, variables: Any) -> dict[str, Any]:
+    """A field's argument values (validated already; should one still not coerce, execution
+    reports it and the limits count nothing for it)."""
+    try:
+        return get_argument_values(field, node, variables)
+    except (GraphQLError, ValueError, TypeError):
+        return {}
+
+
 def _is_connection(type_: GraphQLNamedType) -> bool:
     fields = getattr(type_, "fields", None)
     return bool(fields) and "edges" in fields and "pageInfo" in fields
@@ -306,7 +315,7 @@ class CostCounter:
     def _field(self, node: FieldNode, field: Any, parent: GraphQLNamedType) -> int:
         type_ = get_named_type(field.type)
         below = self.count(node.selection_set, type_) if node.selection_set else 0
-        args = get_argument_values(field, node, self.variables) if field.args else {}
+        args = arguments(field, node, self.variables) if field.args else {}
         if _is_connection(type_) and isinstance(args.get("first"), int):
             first = max(args["first"], 1)
             return first + first * below
@@ -527,7 +536,7 @@ class QueryGuard(SchemaExtension):
             name = node.name.value
             if name not in CREDENTIAL_FIELDS or name not in mutation.fields:
                 continue
-            data = get_argument_values(mutation.fields[name], node, variables).get("input")
+            data = arguments(mutation.fields[name], node, variables).get("input")
             if name == "tokenCreate":
                 login = _credential_login(data, "login") or ""
                 by_account = await limiter.peek(

@@ -164,8 +164,8 @@ class GraphQLView(GraphQL[Context, None]):
             body["errors"] = [error.formatted for error in errors]
         if result.extensions:
             body["extensions"] = result.extensions
-        codes = {(error.extensions or {}).get("code") for error in errors}
-        status = http.status_for(media_type, request_error, codes)  # type: ignore[arg-type]
+        codes = {str((error.extensions or {}).get("code")) for error in errors}
+        status = http.status_for(media_type, request_error, codes)
         return http.json_response(body, status, media_type)
 
     async def _charge_refused(
@@ -178,7 +178,7 @@ class GraphQLView(GraphQL[Context, None]):
             return response
         error = rate_limited(decision, "query cost")
         return http.json_response(
-            http.error_body(RATE_LIMITED, error.message, **{"retryAfter": decision.retry_after}),
+            http.error_body(RATE_LIMITED, error.message, retryAfter=decision.retry_after),
             429,
             media_type,
         )

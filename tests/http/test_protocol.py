@@ -237,6 +237,11 @@ async def test_the_body_limit_is_a_setting(make_api):
         ('{"query": "{ __typename }", "operationName": 7}', "BAD_REQUEST"),
         ('{"query": "{ __typename }", "extensions": "x"}', "BAD_REQUEST"),
         ('"{ __typename }"', "BAD_REQUEST"),
+        (
+            '{"query": "{ __typename }", "variables": ' + "[" * 100_000 + "]" * 100_000 + "}",
+            "BAD_REQUEST",
+        ),
+        ('{"query": "{ __typename }"}'.encode("utf-16"), "BAD_REQUEST"),
         ('[{"query": "{ __typename }"}, {"query": "{ __typename }"}]', "BATCHING_NOT_SUPPORTED"),
     ],
 )

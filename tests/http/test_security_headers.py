@@ -12,11 +12,13 @@ OTHER = "https://evil.example"
 JSON_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
 
-def assert_security_headers(response, csp: str = JSON_CSP) -> None:
+def assert_security_headers(response, csp: str | None = JSON_CSP) -> None:
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["referrer-policy"] == "no-referrer"
     assert response.headers["x-frame-options"] == "DENY"
-    assert response.headers["content-security-policy"] == csp
+    if csp is not None:
+        assert response.headers["content-security-policy"] == csp
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
 
 
 async def test_every_kind_of_response_has_the_headers(api):
@@ -37,7 +39,8 @@ async def test_every_kind_of_response_has_the_headers(api):
 async def test_graphiql_may_not_be_framed(api):
     page = await api.client.get("/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 200
-    assert_security_headers(page, csp="frame-ancestors 'none'")
+    # The page may bring a stricter policy of its own (graphiql.py); framing stays refused.
+    assert_security_headers(page, csp=None)
 
 
 async def test_production_adds_hsts(make_api):
