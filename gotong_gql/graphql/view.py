@@ -18,7 +18,7 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from gotong_gql import graphiql
-from gotong_gql.graphql import http
+from gotong_gql.graphql import http, sse
 from gotong_gql.graphql.context import Context
 from gotong_gql.graphql.limits import (
     RATE_LIMITED,
@@ -102,6 +102,8 @@ class GraphQLView(GraphQL[Context, None]):
                 # Same-origin assets when installed (make graphiql); else Strawberry's CDN page.
                 return graphiql.local_page() or HTMLResponse(self.graphql_ide_html)
             return _error(404, "NOT_FOUND", "no GraphiQL here: send a GraphQL request")
+        if request.method == "POST" and sse.wants_event_stream(accept):
+            return await self._event_stream(request)
         media_type = http.negotiate(accept)
         if media_type is None:
             return _error(
@@ -127,6 +129,17 @@ class GraphQLView(GraphQL[Context, None]):
         response.headers["Cache-Control"] = "no-store"
         return response
 
+    async def _event_stream(self, request: Request) -> Response:
+        """A subscription over Server-Sent Events (graphql-sse, distinct connections)."""
+        try:
+            params = await http.request_params(request, self.max_body_bytes)
+        except http.HttpError as error:
+            return _error(error.status, error.code, error.message, **error.headers)
+        if not sse.is_subscription(params):
+            return _error(400, "BAD_REQUEST", "text/event-stream is for one subscription")
+        context = self._context(request, bearer_token(request.headers.get("authorization")))
+        return await sse.stream(self.schema, params, context)
+
     async def _execute(
         self, request: Request, params: http.GraphQLParams, media_type: str, context: Context
     ) -> Response:
@@ -147,7 +160,8 @@ class GraphQLView(GraphQL[Context, None]):
             return _error(
                 400,
                 "BAD_REQUEST",
-                "subscriptions are served over WebSocket (graphql-transport-ws)",
+                "subscriptions are served over WebSocket (graphql-transport-ws) or, with Accept:"
+                " text/event-stream, as Server-Sent Events",
                 media_type,
             )
         except CannotGetOperationTypeError as error:

@@ -359,3 +359,61 @@ async def test_websocket_origins_come_from_the_allow_list(cluster):
             _ws(cluster["a"]), subprotocols=["graphql-transport-ws"], origin="https://evil.example"
         )
     assert refused.value.response.status_code == 403
+
+
+async def test_server_sent_events_for_clients_without_websockets(cluster):
+    a, b = cluster["a"], cluster["b"]
+    siti, _ = await asyncio.to_thread(_login, b, "siti")
+    _, dewi_id = await asyncio.to_thread(_register, b, f"dewi{uuid.uuid4().hex[:6]}")
+    task = (
+        await asyncio.to_thread(
+            _gql,
+            b,
+            'mutation { taskCreate(input: {title: "Over SSE"}) { task { id } } }',
+            None,
+            siti,
+        )
+    )["taskCreate"]["task"]["id"]
+    body = {
+        "query": "subscription($id: ID!) { taskUpdated(taskId: $id) { type task { status } } }",
+        "variables": {"id": task},
+    }
+    headers = {"Accept": "text/event-stream", "Authorization": f"Bearer {siti}"}
+    async with (
+        httpx.AsyncClient(timeout=20) as client,
+        client.stream("POST", f"{a}/graphql", json=body, headers=headers) as response,
+    ):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+
+        async def assign_soon():
+            await asyncio.sleep(0.5)
+            await asyncio.to_thread(
+                _gql,
+                b,
+                "mutation($t: ID!, $u: ID!) { taskAssign(input: {taskId: $t,"
+                " assigneeId: $u}) { errors { code } } }",
+                {"t": task, "u": dewi_id},
+                siti,
+            )
+
+        assigning = asyncio.create_task(assign_soon())
+        lines = []
+        async for line in response.aiter_lines():
+            lines.append(line)
+            if line.startswith("data: {"):
+                break
+        await assigning
+    assert lines[-2:] == [
+        "event: next",
+        'data: {"data": {"taskUpdated": {"type": "ASSIGNED", "task": {"status": "ASSIGNED"}}}}',
+    ]
+
+    refused = httpx.post(
+        f"{a}/graphql", json={"query": "{ me { username } }"}, headers=headers, timeout=10
+    )
+    assert refused.status_code == 400
+    without_token = httpx.post(
+        f"{a}/graphql", json=body, headers={"Accept": "text/event-stream"}, timeout=10
+    )
+    assert "UNAUTHENTICATED" in without_token.text
