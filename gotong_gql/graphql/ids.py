@@ -9,10 +9,6 @@ from strawberry import relay
 from gotong_gql.errors import DomainError
 
 
-def to_global_id(type_name: str, value: uuid.UUID) -> str:
-    return str(relay.GlobalID(type_name, str(value)))
-
-
 def parse_global_id(value: str, type_name: str, field: str) -> uuid.UUID:
     """The uuid inside a global id of `type_name`; anything else is NOT_FOUND on `field`."""
     try:
