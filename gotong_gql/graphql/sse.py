@@ -40,8 +40,7 @@ def is_subscription(params: GraphQLParams) -> bool:
         if isinstance(definition, OperationDefinitionNode)
         and (
             params.operation_name is None
-            or (definition.name
-            and definition.name.value == params.operation_name)
+            or (definition.name and definition.name.value == params.operation_name)
         )
     ]
     return len(operations) == 1 and operations[0].operation == OperationType.SUBSCRIPTION
