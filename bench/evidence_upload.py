@@ -33,10 +33,8 @@ import platform
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -52,6 +50,20 @@ import asyncpg
 import httpx
 import piexif
 import redis
+from common import (
+    BENCH_DIR,
+    PG_ADMIN_DSN,
+    REPO_DIR,
+    cpu_seconds,
+    database_url,
+    free_port,
+    git_state,
+    log,
+    machine_busy_seconds,
+    percentile,
+    pg_admin,
+    venv_script,
+)
 from PIL import Image
 
 from gotong_gql import migrate
@@ -60,11 +72,8 @@ from gotong_gql.graphql.ids import parse_global_id
 from gotong_gql.settings import Settings
 from gotong_gql.storage import LocalObjectStore
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_DIR = BENCH_DIR.parent
 RESULTS_FILE = BENCH_DIR / "results" / "evidence_upload.json"
 
-PG_ADMIN_DSN = os.environ.get("GOTONG_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("GOTONG_BENCH_EVIDENCE_REDIS", "redis://127.0.0.1:6379/11")
 MB = 1_000_000
 STARTUP_TIMEOUT_S = 30.0
@@ -97,10 +106,6 @@ STATUS = """query($id: ID!) { evidence(id: $id) { status } }"""
 DETAILS = """query($id: ID!) { evidence(id: $id) { status mediaHash sizeBytes contentType exif
   rejectionReason warnings { code } } }"""
 PARTS = ("request", "upload", "confirm", "until_verified", "total")
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 class BenchError(RuntimeError):
@@ -203,27 +208,6 @@ def proc_status_kb(pid: int, name: str) -> int | None:
     return None
 
 
-def cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU time of a process (Linux /proc), or None elsewhere."""
-    if pid is None:
-        return None
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_busy_seconds() -> float | None:
-    """CPU seconds spent not idle, summed over every core, since boot (Linux /proc/stat)."""
-    try:
-        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    except OSError:
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq = values[:7]
-    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
-
-
 def postgres_cpu_seconds(database: str) -> float | None:
     """CPU time of the PostgreSQL backends serving `database` (their title names it)."""
     total, marker = 0.0, f" {database} ".encode()
@@ -323,19 +307,6 @@ class RssSampler(threading.Thread):
 # --- processes, database, Redis -------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def venv_script(name: str) -> str:
-    script = Path(sys.executable).parent / name
-    if not script.exists():
-        raise SystemExit(f"{script} not found: run this with the project's .venv/bin/python")
-    return str(script)
-
-
 CHILDREN: list[Child] = []  # every process started, stopped again at the very end
 
 
@@ -423,14 +394,6 @@ def new_worker(name: str, args: list[str], env: dict[str, str], log_dir: Path) -
     return gotong(name, args, {**env, "WORKER_METRICS_PORT": str(free_port())}, log_dir)
 
 
-async def pg_admin(sql: str) -> None:
-    connection = await asyncpg.connect(PG_ADMIN_DSN, timeout=10)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
 async def pg_fetch(database: str, sql: str, *params: Any) -> list[asyncpg.Record]:
     dsn = PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{database}"
     connection = await asyncpg.connect(dsn, timeout=10)
@@ -438,11 +401,6 @@ async def pg_fetch(database: str, sql: str, *params: Any) -> list[asyncpg.Record
         return await connection.fetch(sql, *params)
     finally:
         await connection.close()
-
-
-def database_url(name: str) -> str:
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    return f"{base}/{name}"
 
 
 def flush_redis() -> None:
@@ -607,16 +565,6 @@ def add_server_times(database: str, runs: list[dict[str, Any]]) -> None:
 
 
 # --- statistics -----------------------------------------------------------------------------
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def summary_ms(values: list[float]) -> dict[str, float | int | None]:
@@ -855,30 +803,6 @@ def measure_store(
         put.close()
         for child in [*workers, server]:
             child.stop()
-
-
-def git_state() -> dict[str, Any]:
-    """The commit measured, and whether tracked files (outside bench/) differed from it."""
-
-    def git(*command: str) -> str:
-        return subprocess.run(
-            ["git", *command],
-            cwd=REPO_DIR,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-
-    try:
-        return {
-            "commit": git("rev-parse", "HEAD"),
-            "dirty": bool(
-                git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench")
-            ),
-        }
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
 
 
 @contextlib.contextmanager

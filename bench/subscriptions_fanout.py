@@ -31,10 +31,8 @@ import os
 import platform
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -44,17 +42,25 @@ from typing import Any
 import asyncpg
 import httpx
 import redis
+from common import (
+    BENCH_DIR,
+    PG_ADMIN_DSN,
+    REPO_DIR,
+    database_url,
+    free_port,
+    git_state,
+    log,
+    percentile,
+    venv_script,
+)
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from gotong_gql import migrate
 from gotong_gql.graphql.view import MAX_SUBSCRIPTIONS_PER_CONNECTION
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_DIR = BENCH_DIR.parent
 RESULTS_FILE = BENCH_DIR / "results" / "subscriptions_fanout.json"
 
-PG_ADMIN_DSN = os.environ.get("GOTONG_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("GOTONG_BENCH_FANOUT_REDIS", "redis://127.0.0.1:6379/12")
 SCENARIOS = ("embedded", "redis")
 PASSWORD = "fan-out bench password"
@@ -74,10 +80,6 @@ TASK_UPDATE = (
 )
 
 
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
 # --- PostgreSQL, Redis, /proc -------------------------------------------------------------------
 
 
@@ -87,11 +89,6 @@ async def pg_admin(sql: str, *params: Any) -> Any:
         return await connection.fetchval(sql, *params)
     finally:
         await connection.close()
-
-
-def database_url(name: str) -> str:
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    return f"{base}/{name}"
 
 
 async def database_counters(database: str) -> tuple[int, int]:
@@ -229,16 +226,6 @@ async def wait_until_idle(
 # --- statistics ---------------------------------------------------------------------------------
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def summary_ms(values: list[float]) -> dict[str, float | int | None]:
     def rounded(value: float | None) -> float | None:
         return None if value is None else round(value, 1)
@@ -254,19 +241,6 @@ def summary_ms(values: list[float]) -> dict[str, float | int | None]:
 
 
 # --- the server -----------------------------------------------------------------------------------
-
-
-def venv_script(name: str) -> str:
-    script = Path(sys.executable).parent / name
-    if not script.exists():
-        raise SystemExit(f"{script} not found: run this with the project's .venv/bin/python")
-    return str(script)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def cli(*args: str, env: dict[str, str]) -> None:
@@ -757,30 +731,6 @@ async def benchmark(args: argparse.Namespace, url: str, log_dir: Path) -> dict[s
         ),
         "scenarios": results,
     }
-
-
-def git_state() -> dict[str, Any]:
-    """The commit measured, and whether tracked files (outside bench/) differed from it."""
-
-    def git(*command: str) -> str:
-        return subprocess.run(
-            ["git", *command],
-            cwd=REPO_DIR,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-
-    try:
-        return {
-            "commit": git("rev-parse", "HEAD"),
-            "dirty": bool(
-                git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench")
-            ),
-        }
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
 
 
 def markdown(report: dict[str, Any]) -> str:

@@ -23,16 +23,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import platform
 import re
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -41,9 +38,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import redis
+from common import (
+    BENCH_DIR,
+    REPO_DIR,
+    cpu_seconds,
+    database_url,
+    free_port,
+    git_state,
+    log,
+    machine_busy_seconds,
+    percentile,
+    pg_admin,
+    venv_script,
+)
 from sqlalchemy import text
 
 from gotong_gql import migrate
@@ -55,11 +64,8 @@ from gotong_gql.user.models import User
 from gotong_gql.webhook.outbox import publish
 from gotong_gql.webhook.service import SWEEP_BATCH
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_DIR = BENCH_DIR.parent
 RESULTS_FILE = BENCH_DIR / "results" / "webhook_delivery.json"
 
-PG_ADMIN_DSN = os.environ.get("GOTONG_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("GOTONG_BENCH_REDIS", "redis://127.0.0.1:6379/14")
 QUEUE_KEY = f"{DRAMATIQ_NAMESPACE}:{QUEUE}"  # the Redis list of waiting message ids
 EVENT_TYPE = "contribution_created"
@@ -86,24 +92,7 @@ SWEEP_LINE = re.compile(r"sweeper re-sent (\d+) events")
 ATTEMPT_LINE = re.compile(r"webhook evt_[0-9a-f]+ attempt \d+: (\w+)")
 
 
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
 # --- database, Redis ----------------------------------------------------------------------------
-
-
-async def pg_admin(sql: str) -> None:
-    connection = await asyncpg.connect(PG_ADMIN_DSN, timeout=10)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
-def database_url(name: str) -> str:
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    return f"{base}/{name}"
 
 
 def flush_redis() -> None:
@@ -191,40 +180,6 @@ class NullJobQueue:
 
 
 # --- processes ----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def venv_script(name: str) -> str:
-    script = Path(sys.executable).parent / name
-    if not script.exists():
-        raise SystemExit(f"{script} not found: run this with the project's .venv/bin/python")
-    return str(script)
-
-
-def cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU time of a process (Linux /proc), or None elsewhere."""
-    if pid is None:
-        return None
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_busy_seconds() -> float | None:
-    """CPU seconds spent not idle, summed over every core, since boot (Linux /proc/stat)."""
-    try:
-        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    except OSError:
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq = values[:7]
-    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 def postgres_cpu_seconds(database: str) -> float | None:
@@ -396,16 +351,6 @@ async def wait_for_quiet(max_wait: float) -> float | None:
 
 
 # --- statistics ---------------------------------------------------------------------------------
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def summary_ms(values: list[float]) -> dict[str, float | int | None]:
@@ -743,30 +688,6 @@ async def benchmark(args: argparse.Namespace, url: str, log_dir: Path) -> dict[s
         "latency": latency,
         "backlog": backlog,
     }
-
-
-def git_state() -> dict[str, Any]:
-    """The commit measured, and whether tracked files (outside bench/) differed from it."""
-
-    def git(*command: str) -> str:
-        return subprocess.run(
-            ["git", *command],
-            cwd=REPO_DIR,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-
-    try:
-        return {
-            "commit": git("rev-parse", "HEAD"),
-            "dirty": bool(
-                git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench")
-            ),
-        }
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
 
 
 def markdown(report: dict[str, Any]) -> str:
