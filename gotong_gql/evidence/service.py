@@ -164,17 +164,24 @@ def _size_rule(content_type: str) -> str:
     return "a file is at most 10 MB"
 
 
+def _ensure_pending(evidence: Evidence) -> None:
+    if evidence.status != "pending_upload":
+        raise DomainError("INVALID_TRANSITION", f"the evidence is {evidence.status}", "evidenceId")
+
+
 async def confirm_upload(uow: UnitOfWork, services: Services, evidence_id: uuid.UUID) -> Evidence:
-    evidence = await uow.session.get(Evidence, evidence_id, with_for_update=True)
+    evidence = await uow.session.get(Evidence, evidence_id)
     if evidence is None:
         raise not_found("evidence", "evidenceId")
     if evidence.uploader_id != uow.actor_id:
         raise forbidden("only the uploader confirms an upload")
-    if evidence.status != "pending_upload":
-        raise DomainError("INVALID_TRANSITION", f"the evidence is {evidence.status}", "evidenceId")
+    _ensure_pending(evidence)
+    # Ask the store first (a network call on S3), lock the row after, then check again.
     info = await services.storage.stat(evidence.object_key)
     if info is None:
         raise DomainError("NOT_UPLOADED", "no object has been uploaded yet", "evidenceId")
+    await uow.session.refresh(evidence, with_for_update=True)
+    _ensure_pending(evidence)
     before = snapshot(evidence, EVIDENCE_FIELDS)
     evidence.status = "processing"
     evidence.updated_at = utcnow()
