@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -63,11 +62,9 @@ __all__ = [
     "SQLModel",
     "check",
     "created_at_field",
-    "datetime",
     "fk_field",
     "id_field",
     "in_list",
     "json_field",
     "timestamp_field",
-    "uuid",
 ]
