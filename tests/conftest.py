@@ -29,6 +29,9 @@ SESSION_LOG = "session.log"
 PG_ADMIN_DSN = os.environ.get("GOTONG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 JWT_SECRET = "test-secret-" + "x" * 40
 BACKEND = os.environ.get("GOTONG_TEST_DB", "sqlite")
+# The Redis server the tests use (each suite takes a numbered database of it and flushes it);
+# two suites running at once need two servers.
+REDIS_TEST_SERVER = os.environ.get("GOTONG_TEST_REDIS", "redis://127.0.0.1:6379").rstrip("/")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

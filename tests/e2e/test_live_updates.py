@@ -21,13 +21,13 @@ from strawberry import relay
 from gotong_gql.graphql.view import MAX_SUBSCRIPTIONS_PER_CONNECTION
 from gotong_gql.security import TokenCodec
 from gotong_gql.settings import Settings
-from tests.conftest import JWT_SECRET, create_database, drop_database
+from tests.conftest import JWT_SECRET, REDIS_TEST_SERVER, create_database, drop_database
 from tests.e2e.processes import start_worker
 from tests.e2e.server import cli, serve
 from tests.evidence.helpers import CONFIRM, REQUEST, make_jpeg
 
 pytestmark = pytest.mark.slow
-REDIS_URL = "redis://127.0.0.1:6379/13"
+REDIS_URL = f"{REDIS_TEST_SERVER}/13"
 PASSWORD = "correct horse battery"
 SUBSCRIPTION = gql("""subscription($id: ID!) { taskUpdated(taskId: $id) {
   type task { status assignee { username } } } }""")

@@ -11,10 +11,11 @@ import pytest
 import redis.asyncio as redis
 
 from gotong_gql.ratelimit import RateLimiter, client_key
+from tests.conftest import REDIS_TEST_SERVER
 from tests.helpers import LOGIN, PASSWORD, REGISTER, register
 from tests.http.conftest import GRAPHQL_RESPONSE, JSON, client_for
 
-REDIS_URL = "redis://127.0.0.1:6379/12"
+REDIS_URL = f"{REDIS_TEST_SERVER}/12"
 COSTLY = """{ users(first: 100) { edges { node {
   tasksCreated(first: 3) { edges { node { id } } } } } } }"""  # 400 nodes: 5 points
 

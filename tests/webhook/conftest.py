@@ -13,12 +13,12 @@ import pytest
 import redis
 
 from gotong_gql.settings import Settings
-from tests.conftest import JWT_SECRET, Database
+from tests.conftest import JWT_SECRET, REDIS_TEST_SERVER, Database
 from tests.e2e.processes import MarkovStub, Process, start_markov_stub, start_worker
 from tests.e2e.server import free_port
 
 T = TypeVar("T")
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = f"{REDIS_TEST_SERVER}/15"
 MARKOV_SECRET = "markov-webhook-secret-for-tests-0123456789"
 MARKOV_TOKEN = "markov-platform-token-for-tests"
 # Fast schedules so that five attempts take seconds; the semantics are those of production.
