@@ -9,7 +9,7 @@ PORT   ?= 8000
 GRAPHIQL_DIR := gotong_gql/static/graphiql
 GRAPHIQL_NPM := react@18.2.0 react-dom@18.2.0 graphiql@3.8.3 @graphiql/plugin-explorer@1.0.2
 
-.PHONY: run test test-postgres test-sqlite lint format schema bench clean graphiql browser
+.PHONY: run test test-postgres test-sqlite lint format schema bench clean graphiql browser clients
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ run: $(STAMP) graphiql
 	$(BIN)/gotong-gql serve --host $(HOST) --port $(PORT)
 
 ## Lint, then the whole suite on PostgreSQL and again on SQLite
-test: $(STAMP) graphiql browser lint test-postgres test-sqlite
+test: $(STAMP) graphiql clients browser lint test-postgres test-sqlite
 
 test-postgres: $(STAMP)
 	GOTONG_TEST_DB=postgres $(BIN)/pytest
@@ -53,6 +53,12 @@ $(GRAPHIQL_DIR)/.installed: $(STAMP)
 	  touch $@; \
 	else echo "npm not found: GraphiQL will load from its CDN"; fi
 
+## The npm clients and tools the tests run: exact versions in tests/clients/package.json, locked
+clients: tests/clients/node_modules/.package-lock.json
+
+tests/clients/node_modules/.package-lock.json: tests/clients/package.json tests/clients/package-lock.json
+	npm ci --prefix tests/clients --no-audit --no-fund
+
 ## Headless Chromium for the browser test (Debian's package; CI runs as root)
 browser:
 	@command -v chromium >/dev/null 2>&1 || \
@@ -68,4 +74,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/tasks_query.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache tests/clients/node_modules

@@ -102,20 +102,26 @@ class GraphQLView(GraphQL[Context, None]):
                 # Same-origin assets when installed (make graphiql); else Strawberry's CDN page.
                 return graphiql.local_page() or HTMLResponse(self.graphql_ide_html)
             return _error(404, "NOT_FOUND", "no GraphiQL here: send a GraphQL request")
-        if request.method == "POST" and sse.wants_event_stream(accept):
-            return await self._event_stream(request)
-        media_type = http.negotiate(accept)
-        if media_type is None:
+        negotiated = http.negotiate(accept)
+        may_stream = request.method == "POST" and negotiated.stream
+        if negotiated.media_type is None and not may_stream:
             return _error(
                 406,
                 "NOT_ACCEPTABLE",
                 "accept application/graphql-response+json or application/json",
             )
+        media_type = negotiated.media_type or http.GRAPHQL_RESPONSE_JSON
         try:
             params = await http.request_params(request, self.max_body_bytes)
         except http.HttpError as error:
             return _error(error.status, error.code, error.message, media_type, **error.headers)
         context = self._context(request, bearer_token(request.headers.get("authorization")))
+        if may_stream and sse.is_subscription(params, self.guard.limits.max_tokens):
+            return await sse.stream(self.schema, params, context)
+        stream = may_stream and negotiated.prefers_stream
+        if stream:
+            # One result in a stream: the JSON status rules (a request error is 400) apply.
+            media_type = http.GRAPHQL_RESPONSE_JSON
         request.state.operation_name_given = params.operation_name is not None
         try:
             response = await self._execute(request, params, media_type, context)
@@ -127,18 +133,7 @@ class GraphQLView(GraphQL[Context, None]):
             for name, value in request.state.rate_limit.headers().items():
                 response.headers.setdefault(name, value)
         response.headers["Cache-Control"] = "no-store"
-        return response
-
-    async def _event_stream(self, request: Request) -> Response:
-        """A subscription over Server-Sent Events (graphql-sse, distinct connections)."""
-        try:
-            params = await http.request_params(request, self.max_body_bytes)
-        except http.HttpError as error:
-            return _error(error.status, error.code, error.message, **error.headers)
-        if not sse.is_subscription(params):
-            return _error(400, "BAD_REQUEST", "text/event-stream is for one subscription")
-        context = self._context(request, bearer_token(request.headers.get("authorization")))
-        return await sse.stream(self.schema, params, context)
+        return sse.single(response) if stream and response.status_code == 200 else response
 
     async def _execute(
         self, request: Request, params: http.GraphQLParams, media_type: str, context: Context
@@ -160,8 +155,8 @@ class GraphQLView(GraphQL[Context, None]):
             return _error(
                 400,
                 "BAD_REQUEST",
-                "subscriptions are served over WebSocket (graphql-transport-ws) or, with Accept:"
-                " text/event-stream, as Server-Sent Events",
+                "subscriptions are served over WebSocket (graphql-transport-ws) or, to a POST"
+                " with Accept: text/event-stream, as Server-Sent Events",
                 media_type,
             )
         except CannotGetOperationTypeError as error:
