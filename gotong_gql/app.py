@@ -119,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lambda request: request.app.state.services,
         graphiql=not settings.is_production,
         allowed_origins=settings.cors_origins,
+        local_origins=settings.local_origins,
         guard=guard,
         max_body_bytes=settings.graphql_max_body_bytes,
     )
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
+                allow_origin_regex=settings.local_origins,
                 allow_methods=["GET", "POST"],
                 allow_headers=["Authorization", "Content-Type", "Accept", "X-Request-ID"],
                 expose_headers=EXPOSED_HEADERS,

@@ -19,6 +19,9 @@ KNOWN_DEV_SECRETS = frozenset(
     {"secret", "changeme", "change-me", "dev", "development", "test", "password", "jwt-secret"}
 )
 MIN_SECRET_LENGTH = 32
+# Outside production, a browser app served from any local port (a Vite or Next dev server) may
+# call the API, over HTTP (CORS) and WebSocket, without listing itself in CORS_ORIGINS.
+LOCAL_ORIGINS = r"http://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?"
 
 
 class Settings(BaseSettings):
@@ -157,6 +160,11 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.gotong_env == "production"
+
+    @property
+    def local_origins(self) -> str | None:
+        """The pattern of the origins allowed besides CORS_ORIGINS: local ones, in development."""
+        return None if self.is_production else LOCAL_ORIGINS
 
     @property
     def is_sqlite(self) -> bool:

@@ -4,6 +4,7 @@ after; the GraphQLGuard (graphql/limits.py) goes on request.state for the QueryG
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -50,6 +51,7 @@ class GraphQLView(GraphQL[Context, None]):
         *,
         graphiql: bool,
         allowed_origins: list[str],
+        local_origins: str | None,
         guard: GraphQLGuard,
         max_body_bytes: int,
     ) -> None:
@@ -62,6 +64,7 @@ class GraphQLView(GraphQL[Context, None]):
             allowed_origins=allowed_origins,
         )
         self._services = services_getter
+        self.local_origins = re.compile(local_origins) if local_origins else None
         self.guard = guard
         self.max_body_bytes = max_body_bytes
 
@@ -71,6 +74,12 @@ class GraphQLView(GraphQL[Context, None]):
             await response(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
+
+    def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
+        """CORS_ORIGINS, and in development the local origins, as for HTTP (app.py)."""
+        if self.local_origins is not None and self.local_origins.fullmatch(origin):
+            return True
+        return super().is_websocket_origin_allowed(request, origin)
 
     def _context(self, request: Request | WebSocket, token: str | None) -> Context:
         request.state.graphql_guard = self.guard
