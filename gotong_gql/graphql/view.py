@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -108,8 +108,7 @@ class GraphQLView(GraphQL[Context, None]):
         query_given = "query" in request.query_params
         if request.method == "GET" and http.wants_html(accept) and not query_given:
             if self.graphql_ide:
-                # Same-origin assets when installed (make graphiql); else Strawberry's CDN page.
-                return graphiql.local_page() or HTMLResponse(self.graphql_ide_html)
+                return graphiql.page()
             return _error(404, "NOT_FOUND", "no GraphiQL here: send a GraphQL request")
         negotiated = http.negotiate(accept)
         may_stream = request.method == "POST" and negotiated.stream
