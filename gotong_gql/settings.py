@@ -69,7 +69,11 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = Field(default=15 * 60, ge=30)
     refresh_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
 
-    public_base_url: str = "http://127.0.0.1:8000"
+    # The address clients reach the API on, for the local object store's URLs. Empty (unset):
+    # the address each request was sent to (its Host, or X-Forwarded-Host and X-Forwarded-Proto
+    # from a proxy in FORWARDED_ALLOW_IPS: uvicorn's comma-separated addresses, networks or "*").
+    public_base_url: str = ""
+    forwarded_allow_ips: str = "127.0.0.1"
     # Comma-separated: `https://app.example,https://admin.example`.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
