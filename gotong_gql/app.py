@@ -22,6 +22,7 @@ from gotong_gql import metrics, migrate
 from gotong_gql.forwarded import ForwardedHeadersMiddleware
 from gotong_gql.graphiql import asset_routes
 from gotong_gql.graphql.limits import GraphQLGuard
+from gotong_gql.graphql.persisted import PersistedQueries
 from gotong_gql.graphql.view import GraphQLView
 from gotong_gql.health import is_ready, readiness
 from gotong_gql.middleware import SecurityHeadersMiddleware
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         allowed_origins=settings.cors_origins,
         local_origins=settings.local_origins,
         guard=guard,
+        persisted=PersistedQueries.from_settings(settings),
         max_body_bytes=settings.graphql_max_body_bytes,
     )
     app = Starlette(

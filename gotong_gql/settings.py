@@ -77,6 +77,13 @@ class Settings(BaseSettings):
     # Comma-separated: `https://app.example,https://admin.example`.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    # Persisted queries (graphql/persisted.py): `automatic` (APQ), `only` (production: only the
+    # documents of the manifest run) or `off`; the manifest (Apollo's or Relay's format); how long
+    # a document registered by APQ is kept.
+    persisted_queries: Literal["automatic", "only", "off"] = "automatic"
+    persisted_queries_manifest: Path | None = None
+    persisted_queries_ttl_seconds: int = Field(default=3600, ge=60)
+
     verification_quorum: int = Field(default=3, ge=1)
     vouch_min_reputation: float = 0.0
 
@@ -127,6 +134,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _persisted_only_needs_a_manifest(self) -> Settings:
+        if self.persisted_queries == "only" and self.persisted_queries_manifest is None:
+            raise ValueError("PERSISTED_QUERIES=only needs PERSISTED_QUERIES_MANIFEST")
+        return self
 
     @model_validator(mode="after")
     def _lease_outlives_an_attempt(self) -> Settings:

@@ -46,7 +46,7 @@ class HttpError(Exception):
 
 @dataclass(frozen=True)
 class GraphQLParams:
-    query: str
+    query: str | None  # None: named by extensions.persistedQuery (graphql/persisted.py)
     variables: dict[str, Any] | None
     operation_name: str | None
     extensions: dict[str, Any] | None
@@ -186,7 +186,9 @@ def _params(data: Any) -> GraphQLParams:
     if not isinstance(data, dict):
         raise HttpError(400, "BAD_REQUEST", "the body must be a JSON object")
     query = data.get("query")
-    if not isinstance(query, str) or not query.strip():
+    extensions = data.get("extensions")
+    named = query is None and isinstance(extensions, dict) and "persistedQuery" in extensions
+    if not named and (not isinstance(query, str) or not query.strip()):
         raise HttpError(400, "BAD_REQUEST", "`query` (a GraphQL document) is required")
     operation_name = data.get("operationName")
     if operation_name is not None and not isinstance(operation_name, str):
@@ -199,7 +201,7 @@ def _params(data: Any) -> GraphQLParams:
         query=query,
         variables=data.get("variables"),
         operation_name=operation_name or None,
-        extensions=data.get("extensions"),
+        extensions=extensions,
     )
 
 
