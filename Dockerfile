@@ -6,19 +6,6 @@
 #   docker run IMAGE migrate         gotong-gql migrate: a one-shot, before api and worker start
 # tests/ops/test_deploy_wiring.py checks this file against the CLI, Settings and the manifests.
 
-# --- graphiql: GraphiQL's assets from the npm registry (the files gotong_gql/graphiql.py ASSETS
-# names, as `make graphiql` copies them), served same-origin in development -----------------
-FROM node:20-slim AS graphiql
-WORKDIR /npm
-RUN npm install --no-audit --no-fund react@18.2.0 react-dom@18.2.0 graphiql@3.8.3 \
-        @graphiql/plugin-explorer@1.0.2 \
-    && mkdir /assets \
-    && cp node_modules/react/umd/react.production.min.js \
-          node_modules/react-dom/umd/react-dom.production.min.js \
-          node_modules/graphiql/graphiql.min.js node_modules/graphiql/graphiql.min.css /assets/ \
-    && cp node_modules/@graphiql/plugin-explorer/dist/index.umd.js /assets/plugin-explorer.umd.js \
-    && cp node_modules/@graphiql/plugin-explorer/dist/style.css /assets/plugin-explorer.css
-
 # --- builder: the project's wheel, installed with its dependencies into /opt/venv ------------
 FROM python:3.11-slim AS builder
 
@@ -29,10 +16,10 @@ RUN python -m venv /opt/venv
 
 WORKDIR /src
 # What the wheel is made of: pyproject.toml, the readme it names, and the package (with its
-# Alembic migrations, declared as package data). .dockerignore admits nothing else.
+# Alembic migrations and GraphiQL's vendored assets, declared as package data). .dockerignore
+# admits nothing else.
 COPY pyproject.toml README.md ./
 COPY gotong_gql ./gotong_gql
-COPY --from=graphiql /assets ./gotong_gql/static/graphiql
 
 RUN --mount=type=cache,target=/root/.cache/pip \
     /opt/venv/bin/pip install --upgrade pip \

@@ -6,10 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-GRAPHIQL_DIR := gotong_gql/static/graphiql
-GRAPHIQL_NPM := react@18.2.0 react-dom@18.2.0 graphiql@3.8.3 @graphiql/plugin-explorer@1.0.2
-
-.PHONY: run test test-postgres test-sqlite lint format schema bench clean graphiql browser
+.PHONY: run test test-postgres test-sqlite lint format schema bench clean graphiql-assets browser clients
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,13 +15,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## Migrate, load demo data into a new database, serve GraphiQL on http://$(HOST):$(PORT)/graphql
-run: $(STAMP) graphiql
+run: $(STAMP)
 	$(BIN)/gotong-gql migrate
 	$(BIN)/gotong-gql seed-demo --if-empty
 	$(BIN)/gotong-gql serve --host $(HOST) --port $(PORT)
 
 ## Lint, then the whole suite on PostgreSQL and again on SQLite
-test: $(STAMP) graphiql browser lint test-postgres test-sqlite
+test: $(STAMP) clients browser lint test-postgres test-sqlite
 
 test-postgres: $(STAMP)
 	GOTONG_TEST_DB=postgres $(BIN)/pytest
@@ -40,18 +37,15 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## GraphiQL's assets from the npm registry, served same-origin (without npm: the CDN fallback)
-graphiql: $(GRAPHIQL_DIR)/.installed
+## Refresh GraphiQL's vendored assets (committed under gotong_gql/static/graphiql/) from npm
+graphiql-assets: $(STAMP)
+	$(BIN)/python -m scripts.graphiql_assets
 
-$(GRAPHIQL_DIR)/.installed: $(STAMP)
-	@if command -v npm >/dev/null 2>&1; then \
-	  mkdir -p var/npm-graphiql $(GRAPHIQL_DIR) && \
-	  npm install --prefix var/npm-graphiql --no-audit --no-fund --silent $(GRAPHIQL_NPM) && \
-	  $(BIN)/python -c 'import shutil, gotong_gql.graphiql as g; \
-	    [shutil.copy(f"var/npm-graphiql/node_modules/{src}", g.ASSET_DIR / dst) \
-	     for dst, src in g.ASSETS.items()]' && \
-	  touch $@; \
-	else echo "npm not found: GraphiQL will load from its CDN"; fi
+## The npm clients and tools the tests run: exact versions in tests/clients/package.json, locked
+clients: tests/clients/node_modules/.package-lock.json
+
+tests/clients/node_modules/.package-lock.json: tests/clients/package.json tests/clients/package-lock.json
+	npm ci --prefix tests/clients --no-audit --no-fund
 
 ## Headless Chromium for the browser test (Debian's package; CI runs as root)
 browser:
@@ -68,4 +62,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/tasks_query.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache tests/clients/node_modules

@@ -70,7 +70,7 @@ from gotong_gql import migrate
 from gotong_gql.evidence import media
 from gotong_gql.graphql.ids import parse_global_id
 from gotong_gql.settings import Settings
-from gotong_gql.storage import LocalObjectStore
+from gotong_gql.storage_local import LocalObjectStore
 
 RESULTS_FILE = BENCH_DIR / "results" / "evidence_upload.json"
 

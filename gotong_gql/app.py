@@ -19,14 +19,16 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gotong_gql import metrics, migrate
+from gotong_gql.forwarded import ForwardedHeadersMiddleware
 from gotong_gql.graphiql import asset_routes
 from gotong_gql.graphql.limits import GraphQLGuard
+from gotong_gql.graphql.persisted import PersistedQueries
 from gotong_gql.graphql.view import GraphQLView
 from gotong_gql.health import is_ready, readiness
 from gotong_gql.middleware import SecurityHeadersMiddleware
 from gotong_gql.services import Services
 from gotong_gql.settings import Settings, load_settings
-from gotong_gql.storage import object_routes
+from gotong_gql.storage_local import object_routes
 from gotong_gql.webhook.service import sweep_forever
 
 log = logging.getLogger(__name__)
@@ -119,7 +121,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lambda request: request.app.state.services,
         graphiql=not settings.is_production,
         allowed_origins=settings.cors_origins,
+        local_origins=settings.local_origins,
         guard=guard,
+        persisted=PersistedQueries.from_settings(settings),
         max_body_bytes=settings.graphql_max_body_bytes,
     )
     app = Starlette(
@@ -135,12 +139,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         lifespan=lifespan,
         middleware=[
+            # X-Forwarded-* from trusted proxies: the client's address and the public address.
+            Middleware(ForwardedHeadersMiddleware, trusted=settings.forwarded_allow_ips),
             Middleware(RequestIdMiddleware),
             Middleware(SecurityHeadersMiddleware, hsts=settings.is_production),
             # Bearer tokens, not cookies: no credentials mode; WebSocket origins use the same list.
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
+                allow_origin_regex=settings.local_origins,
                 allow_methods=["GET", "POST"],
                 allow_headers=["Authorization", "Content-Type", "Accept", "X-Request-ID"],
                 expose_headers=EXPOSED_HEADERS,

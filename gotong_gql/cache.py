@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import OrderedDict
 from typing import Any, Protocol
 
 import redis.asyncio as redis
@@ -18,8 +19,12 @@ class Cache(Protocol):
 
 
 class InProcessCache:
-    def __init__(self) -> None:
-        self._entries: dict[str, tuple[float, str]] = {}
+    """At most `max_entries`, the least recently used going first: some keys come from clients
+    (persisted queries), and they must not grow the process without bound."""
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._entries: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self.max_entries = max_entries
 
     async def get(self, key: str) -> Any | None:
         entry = self._entries.get(key)
@@ -29,10 +34,14 @@ class InProcessCache:
         if expires_at <= time.monotonic():
             del self._entries[key]
             return None
+        self._entries.move_to_end(key)
         return json.loads(value)
 
     async def set(self, key: str, value: Any, ttl_seconds: int) -> None:
         self._entries[key] = (time.monotonic() + ttl_seconds, json.dumps(value))
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
 
     async def close(self) -> None:
         self._entries.clear()

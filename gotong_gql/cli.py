@@ -50,7 +50,8 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        # The app applies X-Forwarded-* from FORWARDED_ALLOW_IPS itself (forwarded.py).
+        proxy_headers=False,
         ws="websockets-sansio",
         log_config=None,
         access_log=False,

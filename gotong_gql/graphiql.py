@@ -1,16 +1,16 @@
-"""GraphiQL without a third-party CDN.
+"""GraphiQL without a third-party CDN, offline.
 
-Its assets (React, ReactDOM, GraphiQL and its explorer plugin, pinned to the versions Strawberry's
-own page uses) come from the npm registry at setup (`make graphiql`, run by `make run` and
-`make test`) into `gotong_gql/static/graphiql/`, and are served from this origin under a strict
+Its assets (React, ReactDOM, GraphiQL and its explorer plugin, pinned) are vendored under
+`gotong_gql/static/graphiql/` with their versions, checksums and licences (ASSETS.json,
+THIRD_PARTY_LICENSES.txt), committed and shipped as package data, so every install, wheel and
+image serves them from this origin, with no internet. `make graphiql-assets`
+(scripts/graphiql_assets.py) refreshes them from the npm registry. The page runs under a strict
 Content-Security-Policy (scripts from 'self' and one per-response nonce; no inline handlers, no
-eval). When the assets are missing (no npm on the machine), the page falls back to Strawberry's
-CDN-based GraphiQL and says so in the log.
+eval).
 """
 
 from __future__ import annotations
 
-import logging
 import secrets
 from pathlib import Path
 
@@ -18,12 +18,10 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-log = logging.getLogger(__name__)
-
 STATIC = Path(__file__).parent / "static"
 ASSET_DIR = STATIC / "graphiql"
 ASSET_PATH = "/graphiql-assets"
-# File served -> its path inside node_modules (what `make graphiql` copies).
+# File served -> its path inside node_modules (what `make graphiql-assets` copies).
 ASSETS = {
     "react.production.min.js": "react/umd/react.production.min.js",
     "react-dom.production.min.js": "react-dom/umd/react-dom.production.min.js",
@@ -32,10 +30,6 @@ ASSETS = {
     "plugin-explorer.umd.js": "@graphiql/plugin-explorer/dist/index.umd.js",
     "plugin-explorer.css": "@graphiql/plugin-explorer/dist/style.css",
 }
-
-
-def assets_present() -> bool:
-    return all((ASSET_DIR / name).is_file() for name in ASSETS)
 
 
 def content_security_policy(nonce: str) -> str:
@@ -54,13 +48,8 @@ def content_security_policy(nonce: str) -> str:
     )
 
 
-def local_page() -> HTMLResponse | None:
-    """The same-origin GraphiQL page, or None when the assets are not installed."""
-    if not assets_present():
-        log.warning(
-            "GraphiQL assets are missing (run `make graphiql`): serving GraphiQL from its CDN"
-        )
-        return None
+def page() -> HTMLResponse:
+    """The GraphiQL page; its assets come from this origin (asset_routes)."""
     nonce = secrets.token_urlsafe(16)
     html = (
         (STATIC / "graphiql.html")
@@ -72,6 +61,4 @@ def local_page() -> HTMLResponse | None:
 
 
 def asset_routes() -> list[Mount]:
-    return [
-        Mount(ASSET_PATH, app=StaticFiles(directory=ASSET_DIR, check_dir=False), name="graphiql")
-    ]
+    return [Mount(ASSET_PATH, app=StaticFiles(directory=ASSET_DIR), name="graphiql")]

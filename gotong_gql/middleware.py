@@ -6,7 +6,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # JSON is never a document to render or frame. GraphiQL (development only) sets its own policy
-# (graphiql.py); when it falls back to Strawberry's CDN page, that page gets the framing rule.
+# (graphiql.py); any other HTML gets the framing rule.
 JSON_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 HTML_CSP = "frame-ancestors 'none'"
 HSTS = "max-age=63072000; includeSubDomains"

@@ -19,6 +19,9 @@ KNOWN_DEV_SECRETS = frozenset(
     {"secret", "changeme", "change-me", "dev", "development", "test", "password", "jwt-secret"}
 )
 MIN_SECRET_LENGTH = 32
+# Outside production, a browser app served from any local port (a Vite or Next dev server) may
+# call the API, over HTTP (CORS) and WebSocket, without listing itself in CORS_ORIGINS.
+LOCAL_ORIGINS = r"http://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?"
 
 
 class Settings(BaseSettings):
@@ -66,9 +69,20 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = Field(default=15 * 60, ge=30)
     refresh_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
 
-    public_base_url: str = "http://127.0.0.1:8000"
+    # The address clients reach the API on, for the local object store's URLs. Empty (unset):
+    # the address each request was sent to (its Host, or X-Forwarded-Host and X-Forwarded-Proto
+    # from a proxy in FORWARDED_ALLOW_IPS: uvicorn's comma-separated addresses, networks or "*").
+    public_base_url: str = ""
+    forwarded_allow_ips: str = "127.0.0.1"
     # Comma-separated: `https://app.example,https://admin.example`.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # Persisted queries (graphql/persisted.py): `automatic` (APQ), `only` (production: only the
+    # documents of the manifest run) or `off`; the manifest (Apollo's or Relay's format); how long
+    # a document registered by APQ is kept.
+    persisted_queries: Literal["automatic", "only", "off"] = "automatic"
+    persisted_queries_manifest: Path | None = None
+    persisted_queries_ttl_seconds: int = Field(default=3600, ge=60)
 
     verification_quorum: int = Field(default=3, ge=1)
     vouch_min_reputation: float = 0.0
@@ -122,6 +136,12 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _persisted_only_needs_a_manifest(self) -> Settings:
+        if self.persisted_queries == "only" and self.persisted_queries_manifest is None:
+            raise ValueError("PERSISTED_QUERIES=only needs PERSISTED_QUERIES_MANIFEST")
+        return self
+
+    @model_validator(mode="after")
     def _lease_outlives_an_attempt(self) -> Settings:
         if self.webhook_lease_seconds <= self.webhook_timeout_seconds:
             raise ValueError(
@@ -157,6 +177,11 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.gotong_env == "production"
+
+    @property
+    def local_origins(self) -> str | None:
+        """The pattern of the origins allowed besides CORS_ORIGINS: local ones, in development."""
+        return None if self.is_production else LOCAL_ORIGINS
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,8 +1,12 @@
 """GraphQL over HTTP (graphql.github.io/graphql-over-http): requests in, status codes out.
 
-- Response media type by the Accept header: `application/graphql-response+json` (also for a
-  missing Accept, `*/*` and `application/*`, as the spec asks since 2025) or `application/json`
-  for legacy clients; both with `charset=utf-8`. Nothing acceptable: 406.
+- Response media type by the Accept header, read as RFC 9110 says (q-values; the most specific
+  range decides a type's quality), the client's order breaking ties:
+  `application/graphql-response+json` or `application/json`, both with `charset=utf-8`. A
+  missing Accept, `*/*` and `application/*` get `application/json`, which legacy clients
+  understand (graphql-http's audit asks for it). Nothing acceptable: 406. `text/event-stream`
+  (named, or `text/*`; never `*/*`, whose clients wait for one document) is for POSTed
+  subscriptions, and for any operation when the client prefers it to JSON (graphql/sse.py).
 - POST bodies: `application/json` (UTF-8) only, so that a form post or a text/plain body, which
   a browser sends cross-site without a CORS preflight, never executes: 415. Over the size limit:
   413, before the body is read when Content-Length says so. A JSON array (a batch): 400.
@@ -25,7 +29,6 @@ from starlette.responses import Response
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
-SUPPORTED = (GRAPHQL_RESPONSE_JSON, JSON)
 
 
 class HttpError(Exception):
@@ -43,7 +46,7 @@ class HttpError(Exception):
 
 @dataclass(frozen=True)
 class GraphQLParams:
-    query: str
+    query: str | None  # None: named by extensions.persistedQuery (graphql/persisted.py)
     variables: dict[str, Any] | None
     operation_name: str | None
     extensions: dict[str, Any] | None
@@ -61,19 +64,30 @@ def parse_media_type(value: str) -> tuple[str, dict[str, str]]:
     return media_type.strip().lower(), params
 
 
-def _matches(media_range: str, media_type: str) -> bool:
-    if media_range in ("*/*", media_type):
-        return True
-    kind, _, subtype = media_range.partition("/")
-    return subtype == "*" and media_type.startswith(f"{kind}/")
+EVENT_STREAM = "text/event-stream"
 
 
-def negotiate(accept: str | None) -> str | None:
-    """The response media type for an Accept header, or None when nothing offered fits."""
-    if not accept or not accept.strip():
-        return GRAPHQL_RESPONSE_JSON
-    ranges: list[tuple[float, int, str]] = []
-    refused: set[str] = set()
+@dataclass(frozen=True)
+class MediaRange:
+    media_range: str
+    quality: float
+    index: int
+
+
+@dataclass(frozen=True)
+class Negotiated:
+    """What a client accepts: `media_type` for one JSON result (None: neither JSON type), and
+    whether it takes an event stream at all and prefers it to JSON."""
+
+    media_type: str | None
+    stream: bool = False
+    prefers_stream: bool = False
+
+
+def accept_ranges(accept: str) -> list[MediaRange]:
+    """The ranges of an Accept header, in the client's order. A range with a charset other than
+    UTF-8 is left out: nothing is ever answered in another charset."""
+    ranges = []
     for index, item in enumerate(accept.split(",")):
         if not item.strip():
             continue
@@ -84,15 +98,55 @@ def negotiate(accept: str | None) -> str | None:
             quality = float(params.get("q", "1"))
         except ValueError:
             continue
-        if quality <= 0:
-            refused.update(t for t in SUPPORTED if media_range == t)
+        ranges.append(MediaRange(media_range, quality, index))
+    return ranges
+
+
+def _specificity(media_range: str, media_type: str) -> int | None:
+    if media_range == media_type:
+        return 2
+    if media_range == "*/*":
+        return 0
+    kind, _, subtype = media_range.partition("/")
+    return 1 if subtype == "*" and media_type.startswith(f"{kind}/") else None
+
+
+def preference(
+    ranges: list[MediaRange], media_type: str, *, any_type: bool = True
+) -> tuple[float, int, int] | None:
+    """How much the client wants `media_type`: the sort key (-quality, -specificity, index) of
+    the most specific range that matches it (RFC 9110 12.5.1), or None when none does or its
+    quality is 0. `any_type=False` ignores `*/*`."""
+    best: tuple[int, MediaRange] | None = None
+    for media_range in ranges:
+        specificity = _specificity(media_range.media_range, media_type)
+        if specificity is None or (specificity == 0 and not any_type):
             continue
-        ranges.append((-quality, index, media_range))
-    for _, _, media_range in sorted(ranges):
-        for media_type in SUPPORTED:  # for wildcards, the spec's preferred type first
-            if media_type not in refused and _matches(media_range, media_type):
-                return media_type
-    return None
+        if best is None or specificity > best[0]:
+            best = (specificity, media_range)
+    if best is None or best[1].quality <= 0:
+        return None
+    return (-best[1].quality, -best[0], best[1].index)
+
+
+def negotiate(accept: str | None) -> Negotiated:
+    """The response media types for an Accept header (see the module docstring)."""
+    if not accept or not accept.strip():
+        return Negotiated(JSON)
+    ranges = accept_ranges(accept)
+    # A wildcard matches both JSON types equally: application/json first, for legacy clients.
+    offers = [
+        (key, media_type)
+        for media_type in (JSON, GRAPHQL_RESPONSE_JSON)
+        if (key := preference(ranges, media_type)) is not None
+    ]
+    chosen = min(offers, key=lambda offer: offer[0], default=None)
+    stream = preference(ranges, EVENT_STREAM, any_type=False)
+    return Negotiated(
+        media_type=chosen[1] if chosen else None,
+        stream=stream is not None,
+        prefers_stream=stream is not None and (chosen is None or stream < chosen[0]),
+    )
 
 
 def wants_html(accept: str | None) -> bool:
@@ -132,7 +186,9 @@ def _params(data: Any) -> GraphQLParams:
     if not isinstance(data, dict):
         raise HttpError(400, "BAD_REQUEST", "the body must be a JSON object")
     query = data.get("query")
-    if not isinstance(query, str) or not query.strip():
+    extensions = data.get("extensions")
+    named = query is None and isinstance(extensions, dict) and "persistedQuery" in extensions
+    if not named and (not isinstance(query, str) or not query.strip()):
         raise HttpError(400, "BAD_REQUEST", "`query` (a GraphQL document) is required")
     operation_name = data.get("operationName")
     if operation_name is not None and not isinstance(operation_name, str):
@@ -145,7 +201,7 @@ def _params(data: Any) -> GraphQLParams:
         query=query,
         variables=data.get("variables"),
         operation_name=operation_name or None,
-        extensions=data.get("extensions"),
+        extensions=extensions,
     )
 
 

@@ -4,7 +4,9 @@ The graphql-sse protocol's "distinct connections" mode: `POST /graphql` with
 `Accept: text/event-stream` and a subscription document answers a stream of `next` events (each
 one GraphQL result as JSON) and a final `complete`. The bearer token, the limits checked before
 execution (a schema extension), the visibility rules and the token lifetime are those of the
-WebSocket transport; the per-request context lives as long as the stream.
+WebSocket transport; the per-request context lives as long as the stream. A query or mutation
+from a client that prefers the stream runs like any other HTTP request (graphql/view.py) and its
+one result is sent as one `next` event (`single`).
 """
 
 from __future__ import annotations
@@ -18,20 +20,18 @@ from graphql.error import GraphQLError
 from starlette.responses import Response, StreamingResponse
 
 from gotong_gql.graphql.context import Context
-from gotong_gql.graphql.http import GraphQLParams
+from gotong_gql.graphql.http import EVENT_STREAM, GraphQLParams
 
-EVENT_STREAM = "text/event-stream"
-
-
-def wants_event_stream(accept: str | None) -> bool:
-    return bool(accept) and any(
-        part.split(";", 1)[0].strip().lower() == EVENT_STREAM for part in accept.split(",")
-    )
+STREAM_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
 
 
-def is_subscription(params: GraphQLParams) -> bool:
+def is_subscription(params: GraphQLParams, max_tokens: int) -> bool:
+    """Whether the operation to run is a subscription. (A document that does not even contain
+    the word is not parsed: most requests that accept a stream are queries.)"""
+    if "subscription" not in params.query:
+        return False
     try:
-        document = parse(params.query)
+        document = parse(params.query, max_tokens=max_tokens)
     except GraphQLError:
         return False
     operations = [
@@ -74,8 +74,19 @@ async def stream(schema: Any, params: GraphQLParams, context: Context) -> Respon
             await results.aclose()
             await context.close()
 
-    return StreamingResponse(
-        events(),
+    return StreamingResponse(events(), media_type=EVENT_STREAM, headers=STREAM_HEADERS)
+
+
+def single(response: Response) -> Response:
+    """One JSON result (a query or mutation answered 200) as a stream of one `next` event, with
+    the JSON response's headers (its `Cache-Control: no-store` included)."""
+    body = bytes(response.body).decode("utf-8")
+    streamed = Response(
+        f"event: next\ndata: {body}\n\n{_event('complete')}",
         media_type=EVENT_STREAM,
-        headers={"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"},
+        headers={"X-Accel-Buffering": "no"},
     )
+    for name, value in response.headers.items():
+        if name not in ("content-type", "content-length"):
+            streamed.headers[name] = value
+    return streamed

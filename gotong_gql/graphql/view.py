@@ -1,19 +1,25 @@
-"""The /graphql endpoint: GraphQL over HTTP (graphql/http.py) and subscriptions over WebSocket
-(Strawberry's graphql-transport-ws). A Context is built per request (or WebSocket) and closed
+"""The /graphql endpoint: GraphQL over HTTP (graphql/http.py), Server-Sent Events
+(graphql/sse.py) and subscriptions over WebSocket (Strawberry's graphql-transport-ws), with
+persisted queries (graphql/persisted.py). A Context is built per request (or WebSocket) and closed
 after; the GraphQLGuard (graphql/limits.py) goes on request.state for the QueryGuard extension."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
@@ -26,6 +32,7 @@ from gotong_gql.graphql.limits import (
     classify_parse_error,
     rate_limited,
 )
+from gotong_gql.graphql.persisted import NOT_IN_LIST, PersistedQueries
 from gotong_gql.graphql.schema import schema
 from gotong_gql.security import TokenError
 
@@ -43,14 +50,50 @@ def bearer_token(header: str | None) -> str | None:
     return None
 
 
+class PersistedOnlyTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws; in the persisted-only mode a `subscribe` runs a manifest document
+    (named by its text or its hash) or gets an `error`."""
+
+    async def handle_subscribe(self, message: Any) -> None:
+        persisted: PersistedQueries = self.view.persisted
+        if persisted.only and self.connection_acknowledged:
+            document = persisted.websocket_document(message.get("payload") or {})
+            if document is None:
+                error = {"message": "not a persisted document", "extensions": {"code": NOT_IN_LIST}}
+                await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
+                return
+            message = {**message, "payload": {**message["payload"], "query": document}}
+        await super().handle_subscribe(message)
+
+
+class PersistedOnlyWS(BaseGraphQLWSHandler[Context, None]):
+    """The legacy graphql-ws protocol, held to the same rule."""
+
+    async def handle_start(self, message: Any) -> None:
+        persisted: PersistedQueries = self.view.persisted
+        if persisted.only and self.connection_acknowledged:
+            document = persisted.websocket_document(message.get("payload") or {})
+            if document is None:
+                error = {"message": "not a persisted document", "extensions": {"code": NOT_IN_LIST}}
+                await self.send_message({"type": "error", "id": message["id"], "payload": error})
+                return
+            message = {**message, "payload": {**message["payload"], "query": document}}
+        await super().handle_start(message)
+
+
 class GraphQLView(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = PersistedOnlyTransportWS
+    graphql_ws_handler_class = PersistedOnlyWS
+
     def __init__(
         self,
         services_getter: Any,
         *,
         graphiql: bool,
         allowed_origins: list[str],
+        local_origins: str | None,
         guard: GraphQLGuard,
+        persisted: PersistedQueries,
         max_body_bytes: int,
     ) -> None:
         super().__init__(
@@ -62,7 +105,9 @@ class GraphQLView(GraphQL[Context, None]):
             allowed_origins=allowed_origins,
         )
         self._services = services_getter
+        self.local_origins = re.compile(local_origins) if local_origins else None
         self.guard = guard
+        self.persisted = persisted
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -71,6 +116,12 @@ class GraphQLView(GraphQL[Context, None]):
             await response(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
+
+    def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
+        """CORS_ORIGINS, and in development the local origins, as for HTTP (app.py)."""
+        if self.local_origins is not None and self.local_origins.fullmatch(origin):
+            return True
+        return super().is_websocket_origin_allowed(request, origin)
 
     def _context(self, request: Request | WebSocket, token: str | None) -> Context:
         request.state.graphql_guard = self.guard
@@ -96,29 +147,40 @@ class GraphQLView(GraphQL[Context, None]):
         accept = request.headers.get("accept")
         if request.method not in ALLOWED_OPERATIONS:
             return _error(405, "METHOD_NOT_ALLOWED", "use GET or POST", Allow="GET, POST")
-        query_given = "query" in request.query_params
+        query_given = "query" in request.query_params or "extensions" in request.query_params
         if request.method == "GET" and http.wants_html(accept) and not query_given:
             if self.graphql_ide:
-                # Same-origin assets when installed (make graphiql); else Strawberry's CDN page.
-                return graphiql.local_page() or HTMLResponse(self.graphql_ide_html)
+                return graphiql.page()
             return _error(404, "NOT_FOUND", "no GraphiQL here: send a GraphQL request")
-        if request.method == "POST" and sse.wants_event_stream(accept):
-            return await self._event_stream(request)
-        media_type = http.negotiate(accept)
-        if media_type is None:
+        negotiated = http.negotiate(accept)
+        may_stream = request.method == "POST" and negotiated.stream
+        if negotiated.media_type is None and not may_stream:
             return _error(
                 406,
                 "NOT_ACCEPTABLE",
                 "accept application/graphql-response+json or application/json",
             )
+        media_type = negotiated.media_type or http.GRAPHQL_RESPONSE_JSON
+        cache = self._services(request).cache
         try:
-            params = await http.request_params(request, self.max_body_bytes)
+            resolved = await self.persisted.resolve(
+                await http.request_params(request, self.max_body_bytes), cache
+            )
         except http.HttpError as error:
             return _error(error.status, error.code, error.message, media_type, **error.headers)
+        params = resolved.params
         context = self._context(request, bearer_token(request.headers.get("authorization")))
+        if may_stream and sse.is_subscription(params, self.guard.limits.max_tokens):
+            return await sse.stream(self.schema, params, context)
+        stream = may_stream and negotiated.prefers_stream
+        if stream:
+            # One result in a stream: the JSON status rules (a request error is 400) apply.
+            media_type = http.GRAPHQL_RESPONSE_JSON
         request.state.operation_name_given = params.operation_name is not None
         try:
-            response = await self._execute(request, params, media_type, context)
+            response, ran = await self._execute(request, params, media_type, context)
+            if ran and resolved.register is not None:
+                await self.persisted.register(resolved.register, params.query or "", cache)
             if not request.state.rate_limit_charged:
                 response = await self._charge_refused(request, context, response, media_type)
         finally:
@@ -127,22 +189,12 @@ class GraphQLView(GraphQL[Context, None]):
             for name, value in request.state.rate_limit.headers().items():
                 response.headers.setdefault(name, value)
         response.headers["Cache-Control"] = "no-store"
-        return response
-
-    async def _event_stream(self, request: Request) -> Response:
-        """A subscription over Server-Sent Events (graphql-sse, distinct connections)."""
-        try:
-            params = await http.request_params(request, self.max_body_bytes)
-        except http.HttpError as error:
-            return _error(error.status, error.code, error.message, **error.headers)
-        if not sse.is_subscription(params):
-            return _error(400, "BAD_REQUEST", "text/event-stream is for one subscription")
-        context = self._context(request, bearer_token(request.headers.get("authorization")))
-        return await sse.stream(self.schema, params, context)
+        return sse.single(response) if stream and response.status_code == 200 else response
 
     async def _execute(
         self, request: Request, params: http.GraphQLParams, media_type: str, context: Context
-    ) -> Response:
+    ) -> tuple[Response, bool]:
+        """The response, and whether the operation ran (was not refused before execution)."""
         try:
             result = await self.schema.execute(
                 params.query,
@@ -156,19 +208,20 @@ class GraphQLView(GraphQL[Context, None]):
             if error.operation_type == OperationType.MUTATION:
                 return _error(
                     405, "METHOD_NOT_ALLOWED", "mutations need POST", media_type, Allow="POST"
-                )
+                ), False
             return _error(
                 400,
                 "BAD_REQUEST",
-                "subscriptions are served over WebSocket (graphql-transport-ws) or, with Accept:"
-                " text/event-stream, as Server-Sent Events",
+                "subscriptions are served over WebSocket (graphql-transport-ws) or, to a POST"
+                " with Accept: text/event-stream, as Server-Sent Events",
                 media_type,
-            )
+            ), False
         except CannotGetOperationTypeError as error:
             body = http.error_body("GRAPHQL_VALIDATION_FAILED", error.as_http_error_reason())
-            return http.json_response(body, http.status_for(media_type, True, set()), media_type)
+            status = http.status_for(media_type, True, set())
+            return http.json_response(body, status, media_type), False
         except MissingQueryError:
-            return _error(400, "BAD_REQUEST", "`query` is required", media_type)
+            return _error(400, "BAD_REQUEST", "`query` is required", media_type), False
         errors = [classify_parse_error(error, self.guard.limits) for error in result.errors or []]
         request_error = http.is_request_error(
             result.data, errors, isinstance(result, PreExecutionError)
@@ -180,7 +233,7 @@ class GraphQLView(GraphQL[Context, None]):
             body["extensions"] = result.extensions
         codes = {str((error.extensions or {}).get("code")) for error in errors}
         status = http.status_for(media_type, request_error, codes)
-        return http.json_response(body, status, media_type)
+        return http.json_response(body, status, media_type), not request_error
 
     async def _charge_refused(
         self, request: Request, context: Context, response: Response, media_type: str

@@ -378,7 +378,11 @@ async def test_server_sent_events_for_clients_without_websockets(cluster):
         "query": "subscription($id: ID!) { taskUpdated(taskId: $id) { type task { status } } }",
         "variables": {"id": task},
     }
-    headers = {"Accept": "text/event-stream", "Authorization": f"Bearer {siti}"}
+    # urql's default Accept: a subscription that accepts a stream gets one.
+    headers = {
+        "Accept": "application/graphql-response+json, application/json, text/event-stream",
+        "Authorization": f"Bearer {siti}",
+    }
     async with (
         httpx.AsyncClient(timeout=20) as client,
         client.stream("POST", f"{a}/graphql", json=body, headers=headers) as response,
@@ -409,10 +413,17 @@ async def test_server_sent_events_for_clients_without_websockets(cluster):
         'data: {"data": {"taskUpdated": {"type": "ASSIGNED", "task": {"status": "ASSIGNED"}}}}',
     ]
 
-    refused = httpx.post(
-        f"{a}/graphql", json={"query": "{ me { username } }"}, headers=headers, timeout=10
+    one_result = httpx.post(
+        f"{a}/graphql",
+        json={"query": "{ me { username } }"},
+        headers={"Accept": "text/event-stream", "Authorization": f"Bearer {siti}"},
+        timeout=10,
     )
-    assert refused.status_code == 400
+    assert one_result.status_code == 200
+    assert one_result.headers["content-type"].startswith("text/event-stream")
+    events = [event.splitlines() for event in one_result.text.split("\n\n") if event]
+    assert [lines[0] for lines in events] == ["event: next", "event: complete"]
+    assert json.loads(events[0][1].removeprefix("data: "))["data"] == {"me": {"username": "siti"}}
     without_token = httpx.post(
         f"{a}/graphql", json=body, headers={"Accept": "text/event-stream"}, timeout=10
     )

@@ -1,9 +1,13 @@
-"""The way a developer meets it: migrate, seed, serve; GraphiQL, login, `me`, a subscription."""
+"""The way a developer meets it: migrate, seed, serve; GraphiQL, login, `me`, a subscription,
+a photo uploaded to the URL the server hands out."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -11,6 +15,7 @@ import websockets
 
 from tests.conftest import JWT_SECRET, create_database, drop_database
 from tests.e2e.server import cli, serve
+from tests.evidence.helpers import CONFIRM, CONTRIBUTE, EVIDENCE, REQUEST, make_jpeg
 
 pytestmark = pytest.mark.slow
 
@@ -27,6 +32,7 @@ def server(tmp_path_factory):
         "JWT_SECRET": JWT_SECRET,
         "VAR_DIR": str(tmp / "var"),
         "GOTONG_ENV": "development",
+        "PUBLIC_BASE_URL": "",  # unset: object URLs on the address each request was sent to
     }
     for command in (["migrate"], ["seed-demo", "--if-empty"]):
         result = cli(*command, env=env)
@@ -143,3 +149,40 @@ async def test_websocket_with_a_bad_token_is_closed_4403(server):
     with pytest.raises(websockets.ConnectionClosed) as closed:
         await asyncio.wait_for(ws.recv(), timeout=10)
     assert closed.value.rcvd.code == 4403
+
+
+def test_an_upload_goes_to_the_port_the_server_listens_on(server):
+    """The embedded default (local store, no PUBLIC_BASE_URL) on a free port: the presigned URL
+    names that port (it named 127.0.0.1:8000 whatever the port), the PUT lands, confirm works."""
+    budi = _token(server, "budi")
+    contribution = _gql(server, CONTRIBUTE, token=budi)["contributionCreate"]["contribution"]
+    captured = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
+    photo = make_jpeg(captured=captured)
+    variables = {
+        "input": {
+            "contributionId": contribution["id"],
+            "evidenceType": "PHOTO_WITH_TIMESTAMP",
+            "contentType": "image/jpeg",
+            "sizeBytes": len(photo),
+            "timestamp": captured.isoformat(),
+        }
+    }
+    requested = _gql(server, REQUEST, variables, token=budi)["evidenceUploadRequest"]
+    assert requested["errors"] == []
+    upload = requested["upload"]
+    assert urlsplit(upload["url"]).netloc == urlsplit(server).netloc
+    put = httpx.put(upload["url"], content=photo, headers=upload["headers"], timeout=10)
+    assert put.status_code == 201, put.text
+    evidence_id = requested["evidence"]["id"]
+    confirmed = _gql(server, CONFIRM, {"id": evidence_id}, token=budi)["evidenceUploadConfirm"]
+    assert confirmed["errors"] == []
+    assert confirmed["evidence"]["status"] == "PROCESSING"
+    deadline = time.monotonic() + 20
+    while (evidence := _gql(server, EVIDENCE, {"id": evidence_id}, token=budi)["evidence"])[
+        "status"
+    ] == "PROCESSING":
+        assert time.monotonic() < deadline, "the evidence was not processed"
+        time.sleep(0.1)
+    assert evidence["status"] == "VERIFIED", evidence["rejectionReason"]
+    assert urlsplit(evidence["fileUrl"]).netloc == urlsplit(server).netloc
+    assert httpx.get(evidence["fileUrl"], timeout=10).content == photo

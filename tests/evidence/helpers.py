@@ -113,9 +113,6 @@ async def task_contribution(api: Any):
 async def put_object(api: Any, upload: dict[str, Any], body: bytes, http: Any):
     """PUT the bytes to the presigned URL: through the app for the local store, to S3 else."""
     url = upload["url"]
-    if url.startswith(api.services.settings.public_base_url):
-        parts = urlsplit(url)
-        return await api.client.put(
-            f"{parts.path}?{parts.query}", content=body, headers=upload["headers"]
-        )
+    if urlsplit(url).hostname == api.client.base_url.host:  # on the address of the request
+        return await api.client.put(url, content=body, headers=upload["headers"])
     return await http.put(url, content=body, headers=upload["headers"])

@@ -27,22 +27,26 @@ from starlette.applications import Starlette
 from gotong_gql.settings import Settings
 from gotong_gql.storage import (
     InvalidKeyError,
-    LocalObjectStore,
     ObjectExistsError,
     ObjectInfo,
     ObjectNotFoundError,
     ObjectStore,
+    ObjectStoreError,
     ObjectTooLargeError,
     ObjectUrlError,
-    S3ObjectStore,
     create_store,
-    derive_object_url_key,
     evidence_key,
+    request_base_url,
+    validate_key,
+)
+from gotong_gql.storage_local import (
+    LocalObjectStore,
+    derive_object_url_key,
     object_routes,
     sign_object_url,
-    validate_key,
     verify_object_url,
 )
+from gotong_gql.storage_s3 import S3ObjectStore
 
 SECRET = b"object-url-key-for-tests-0123456789abcdef"
 JWT_SECRET = "jwt-secret-for-storage-tests-" + "y" * 20
@@ -480,6 +484,21 @@ def test_create_store_defaults_to_the_local_directory(tmp_path: Path) -> None:
     assert store.root == tmp_path / "objects"
     assert store.secret == derive_object_url_key(JWT_SECRET)
     assert store.base_url == "https://x.test/"
+
+
+async def test_without_public_base_url_urls_are_on_the_requests_address(tmp_path: Path) -> None:
+    store = LocalObjectStore(root=tmp_path / "objects", base_url="", secret=SECRET)
+    key = evidence_key("photos", USER, CONTRIBUTION, "jpg")
+    with pytest.raises(ObjectStoreError, match="PUBLIC_BASE_URL"):
+        await store.presign_put(key, "image/jpeg", MAX)
+    token = request_base_url.set("http://127.0.0.1:8123")
+    try:
+        upload = await store.presign_put(key, "image/jpeg", MAX)
+        download = await store.presign_get(key)
+    finally:
+        request_base_url.reset(token)
+    assert upload.url.startswith(f"http://127.0.0.1:8123/objects/{key}?")
+    assert download.startswith(f"http://127.0.0.1:8123/objects/{key}?")
 
 
 def _free_port() -> int:

@@ -15,7 +15,7 @@ from sqlalchemy import event
 
 from gotong_gql.app import create_app
 from gotong_gql.settings import Settings
-from tests.conftest import Api, StatementCounter, truncate_all
+from tests.conftest import CLIENT_HEADERS, Api, StatementCounter, truncate_all
 
 GRAPHQL_RESPONSE = "application/graphql-response+json; charset=utf-8"
 JSON = "application/json; charset=utf-8"
@@ -23,7 +23,9 @@ JSON = "application/json; charset=utf-8"
 
 def client_for(app: Any, ip: str = "127.0.0.1") -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=app, client=(ip, 40000))
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+    return httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", headers=CLIENT_HEADERS
+    )
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ REGISTER_VARIABLES = {
 @pytest.mark.parametrize(
     ("accept", "media_type"),
     [
-        (None, GRAPHQL_RESPONSE),  # no Accept: the spec's default since 2025
-        ("*/*", GRAPHQL_RESPONSE),
-        ("application/*", GRAPHQL_RESPONSE),
+        (None, JSON),  # no Accept: legacy clients (graphql-http's audit 80D8)
+        ("*/*", JSON),  # audit 47DE
+        ("application/*", JSON),
         ("application/graphql-response+json", GRAPHQL_RESPONSE),
         ("application/graphql-response+json; charset=utf-8, application/json", GRAPHQL_RESPONSE),
         ("application/json", JSON),
@@ -29,6 +29,16 @@ REGISTER_VARIABLES = {
         ("application/graphql-response+json;q=0.5, application/json", JSON),
         ("application/json;charset=latin-1, application/graphql-response+json", GRAPHQL_RESPONSE),
         ("*/*, application/graphql-response+json;q=0", JSON),
+        ("*/*, application/graphql-response+json", GRAPHQL_RESPONSE),  # named beats a wildcard
+        ("application/*;q=0.5, application/graphql-response+json;q=0.4", JSON),
+        ("application/*;q=0, application/graphql-response+json", GRAPHQL_RESPONSE),
+        ("text/html, application/json;q=0.9, */*;q=0.8", JSON),
+        # urql's default fetch: JSON first, so a query gets JSON, not an event stream
+        (
+            "application/graphql-response+json, application/json, text/event-stream",
+            GRAPHQL_RESPONSE,
+        ),
+        ("application/json, text/event-stream;q=0.5", JSON),
     ],
 )
 async def test_the_response_media_type_follows_accept(api, accept, media_type):
@@ -264,6 +274,86 @@ async def test_get_with_bad_variables_is_400(api):
     assert error_code(response) == "BAD_REQUEST"
 
 
+URQL_ACCEPT = "application/graphql-response+json, application/json, text/event-stream"
+
+
+async def test_urqls_default_accept_runs_queries_and_mutations(api):
+    """urql's fetch lists text/event-stream last: queries and mutations get JSON (they got 400
+    "text/event-stream is for one subscription" when any listed stream type meant SSE)."""
+    await register(api, "ayu")
+    login = await api.client.post(
+        "/graphql",
+        json={"query": LOGIN, "variables": {"login": "ayu", "password": PASSWORD}},
+        headers={"Accept": URQL_ACCEPT},
+    )
+    assert login.status_code == 200
+    assert login.headers["content-type"] == GRAPHQL_RESPONSE
+    assert login.json()["data"]["tokenCreate"]["errors"] == []
+    token = login.json()["data"]["tokenCreate"]["accessToken"]
+    query = await api.client.post(
+        "/graphql",
+        json={"query": "{ me { username } }"},
+        headers={"Accept": URQL_ACCEPT, "Authorization": f"Bearer {token}"},
+    )
+    assert query.status_code == 200
+    assert query.headers["content-type"] == GRAPHQL_RESPONSE
+    assert query.json()["data"] == {"me": {"username": "ayu"}}
+
+
+def stream_events(text: str) -> list[tuple[str, str]]:
+    events = []
+    for block in text.split("\n\n"):
+        if block:
+            name, data = block.split("\n")
+            events.append((name.removeprefix("event: "), data.removeprefix("data: ")))
+    return events
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "text/event-stream",
+        "text/event-stream, application/json",
+        "application/json;q=0.9, text/event-stream",
+        "text/*, application/json;q=0.5",
+    ],
+)
+async def test_a_client_preferring_a_stream_gets_one_result_as_one_event(api, accept):
+    await register(api, "ayu")
+    response = await api.client.post(
+        "/graphql",
+        json={"query": LOGIN, "variables": {"login": "ayu", "password": PASSWORD}},
+        headers={"Accept": accept},
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.headers["cache-control"] == "no-store"  # it holds tokens
+    (next_name, data), complete = stream_events(response.text)
+    assert next_name == "next"
+    assert json.loads(data)["data"]["tokenCreate"]["errors"] == []
+    assert complete == ("complete", "")
+
+
+async def test_a_request_error_for_a_stream_is_a_json_400(api):
+    with api.statements as counter:
+        response = await api.client.post(
+            "/graphql", json={"query": "{ nosuchfield }"}, headers={"Accept": "text/event-stream"}
+        )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == GRAPHQL_RESPONSE
+    assert error_code(response) == "GRAPHQL_VALIDATION_FAILED"
+    assert counter.count == 0
+
+
+@pytest.mark.parametrize("accept", ["text/event-stream", "*/*;q=0, text/event-stream;q=0"])
+async def test_no_stream_over_get_and_no_stream_at_q_0(api, accept):
+    response = await api.client.get(
+        "/graphql", params={"query": "{ __typename }"}, headers={"Accept": accept}
+    )
+    assert response.status_code == 406
+    assert error_code(response) == "NOT_ACCEPTABLE"
+
+
 async def test_subscriptions_are_not_served_over_http(api):
     response = await api.client.post(
         "/graphql", json={"query": 'subscription { taskUpdated(taskId: "x") { type } }'}
@@ -293,7 +383,7 @@ async def test_graphiql_still_answers_browsers_in_development(api):
         params={"query": "{ __typename }"},
         headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
     )
-    assert result.headers["content-type"] == GRAPHQL_RESPONSE
+    assert result.headers["content-type"] == JSON  # the browser's */*: legacy JSON
     assert result.json()["data"] == {"__typename": "Query"}
 
 

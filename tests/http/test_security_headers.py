@@ -104,6 +104,71 @@ async def test_cors_responses_name_the_origin_and_expose_the_rate_limit(cors_api
     assert "access-control-allow-origin" not in other.headers
 
 
+LOCAL = ["http://localhost:5173", "http://127.0.0.1:3000", "http://localhost"]
+NOT_LOCAL = [
+    "http://localhost.evil.example",
+    "http://127.0.0.1.evil.example:3000",
+    "https://evil.example/?http://localhost:1",
+    "http://evil.example#http://127.0.0.1:80",
+]
+
+
+async def preflight(api, origin):
+    return await api.client.options(
+        "/graphql",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+
+
+@pytest.mark.parametrize("origin", LOCAL)
+async def test_development_allows_local_origins_on_any_port(api, origin):
+    response = await preflight(api, origin)
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == origin
+    query = await api.client.post(
+        "/graphql", json={"query": "{ __typename }"}, headers={"Origin": origin}
+    )
+    assert query.headers["access-control-allow-origin"] == origin
+
+
+@pytest.mark.parametrize("origin", NOT_LOCAL)
+async def test_development_allows_nothing_that_only_looks_local(api, origin):
+    response = await preflight(api, origin)
+    assert response.status_code == 400
+    assert "access-control-allow-origin" not in response.headers
+
+
+@pytest.mark.parametrize("origin", LOCAL[:2])
+async def test_production_keeps_the_explicit_list(make_api, origin):
+    production = await make_api(gotong_env="production", cors_origins=[ALLOWED])
+    refused = await preflight(production, origin)
+    assert refused.status_code == 400
+    assert "access-control-allow-origin" not in refused.headers
+    assert (await preflight(production, ALLOWED)).headers["access-control-allow-origin"] == ALLOWED
+    async with websocket(production.app, {"Origin": origin}) as ws:
+        assert ws.accepted is False
+        assert ws.close_code == 1008
+
+
+@pytest.mark.parametrize(
+    ("origin", "accepted"), [(o, True) for o in LOCAL] + [(NOT_LOCAL[0], False)]
+)
+async def test_development_websockets_from_local_origins(api, origin, accepted):
+    account = await register(api, "ayu")
+    async with websocket(api.app, {"Origin": origin}) as ws:
+        assert ws.accepted is accepted
+        if not accepted:
+            return
+        await ws.send_json(
+            {"type": "connection_init", "payload": {"authorization": f"Bearer {account.token}"}}
+        )
+        assert (await ws.receive_json())["type"] == "connection_ack"
+
+
 async def test_no_origin_is_allowed_by_default(api):
     response = await api.client.options(
         "/graphql",

@@ -30,6 +30,7 @@ from prometheus_client.metrics import MetricWrapperBase
 from gotong_gql import cli
 from gotong_gql import metrics as metrics_module
 from gotong_gql.app import create_app
+from gotong_gql.graphiql import ASSET_DIR, ASSETS
 from gotong_gql.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -520,6 +521,19 @@ def test_dockerignore_admits_only_the_build_inputs():
     ]
     for path in private:
         assert dockerignore_excludes(path), f".dockerignore lets {path} into the build"
+
+
+def test_the_image_takes_graphiql_from_the_package_not_from_npm():
+    """GraphiQL's assets are package data, committed: the build context admits them and no
+    stage fetches them, so the image serves GraphiQL offline like any other install."""
+    for name in ASSETS:
+        path = (ASSET_DIR / name).relative_to(ROOT)
+        assert (ROOT / path).is_file(), path
+        assert not dockerignore_excludes(str(path)), f".dockerignore drops {path}"
+    for stage in dockerfile_stages():
+        assert stage["base"].startswith("python:"), f"a stage from {stage['base']}"
+        for run in instruction(stage, "RUN"):
+            assert "npm" not in run and "node" not in run, run
 
 
 # --- docker compose ------------------------------------------------------------------------
