@@ -23,14 +23,17 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 QUIET_CORES = 0.3  # other processes' CPU use above which the machine is not quiet
 
 
-def cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU time of a process, or None (gone, not Linux)."""
+def cpu_seconds(pid: int | None, name: str | None = None) -> float | None:
+    """User + system CPU time of a process, or None (gone, not Linux, or not called `name`)."""
     if pid is None:
         return None
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
+        command, _, rest = Path(f"/proc/{pid}/stat").read_text().rpartition(")")
+    except OSError:
         return None
+    if name is not None and command.partition("(")[2] != name:
+        return None
+    fields = rest.split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
@@ -80,14 +83,15 @@ class BackendCpu:
     """The CPU time of the PostgreSQL backends serving one database.
 
     A thread asks pg_stat_activity for them every `interval` s and reads each one's CPU time from
-    /proc. A backend that exits (a pool closing an overflow connection) keeps the last value read,
-    so its work in a window counts up to its last sample; one born and gone between two samples is
-    missed. Backends are told apart by (pid, backend_start), so a reused pid is a new backend.
-    Other databases' backends (other test runs on a shared server) never count.
+    /proc every `tick` s. A backend that exits (a pool closing an overflow connection) keeps the
+    last value read, so its work counts up to at most `tick` s before its end; one born and gone
+    between two questions is missed. Backends are told apart by (pid, backend_start), so a reused
+    pid is a new backend. Other databases' backends (other test runs on a shared server) never
+    count.
     """
 
-    def __init__(self, database: str, interval: float = 0.2) -> None:
-        self.database, self.interval = database, interval
+    def __init__(self, database: str, interval: float = 0.2, tick: float = 0.05) -> None:
+        self.database, self.interval, self.tick = database, interval, tick
         self._seen: dict[tuple[int, datetime], float] = {}
         self._live: set[tuple[int, datetime]] = set()
         self._lock = threading.Lock()
@@ -126,17 +130,21 @@ class BackendCpu:
                     " WHERE datname = $1 AND backend_type = 'client backend'",
                     self.database,
                 )
+                asked = time.monotonic()
                 with self._lock:
                     self._live = {(row["pid"], row["backend_start"]) for row in rows}
                     self._refresh()
                 self._ready.set()
-                await asyncio.sleep(self.interval)
+                while time.monotonic() - asked < self.interval and not self._halt.is_set():
+                    await asyncio.sleep(self.tick)
+                    with self._lock:
+                        self._refresh()
         finally:
             await connection.close()
 
     def _refresh(self) -> None:
         for key in self._live:
-            seconds = cpu_seconds(key[0])
+            seconds = cpu_seconds(key[0], "postgres")  # not a process that took a freed pid
             if seconds is not None:
                 self._seen[key] = max(seconds, self._seen.get(key, 0.0))
 

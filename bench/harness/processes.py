@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -92,7 +92,6 @@ class Process:
     log_offset: int = 0
     spawned_at: float = 0.0  # wall clock, to compare with stamps taken by other processes
     ready_at: float = 0.0
-    stopped: list[int] = field(default_factory=list)  # exit codes of earlier runs
 
     @property
     def pid(self) -> int:
@@ -171,7 +170,6 @@ class Process:
             log(f"{self.name} ignored SIGTERM for {STOP_TIMEOUT_S:.0f} s: SIGKILL")
             process.kill()
             process.wait(STOP_TIMEOUT_S)
-        self.stopped.append(process.returncode)
         log(f"stopped {self.name} (exit code {process.returncode})")
 
 
