@@ -6,6 +6,8 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
+POSTGRAPHILE := bench/postgraphile/node_modules/.installed
+
 .PHONY: run test test-postgres test-sqlite lint format schema bench clean graphiql-assets browser clients
 
 $(STAMP): pyproject.toml
@@ -57,9 +59,17 @@ browser:
 schema: $(STAMP)
 	$(BIN)/gotong-gql export-schema > schema.graphql
 
-## Benchmarks (never part of `make test`); see bench/README.md
-bench: $(STAMP)
-	$(BIN)/python bench/tasks_query.py
+## Benchmarks (never part of `make test`): the read comparison with PostGraphile and the floor
+bench: $(STAMP) $(POSTGRAPHILE)
+	@command -v wrk >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) || \
+	  (echo "could not install wrk (Debian's package, as root)"; exit 1)
+	$(BIN)/python bench/read_compare.py
+
+## PostGraphile 5 and Node 22 from npm, as pinned in bench/postgraphile/package-lock.json
+$(POSTGRAPHILE): bench/postgraphile/package.json bench/postgraphile/package-lock.json
+	npm ci --prefix bench/postgraphile --no-audit --no-fund --silent
+	touch $@
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache tests/clients/node_modules

@@ -1,0 +1,1 @@
+"""The read path benchmarks' parts: the seeded data, the three servers, the queries, wrk."""
