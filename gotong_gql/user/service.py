@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gotong_gql.audit.service import record, snapshot
 from gotong_gql.db import utcnow
-from gotong_gql.errors import DomainError, forbidden, not_found, validate
+from gotong_gql.errors import DomainError, FieldError, forbidden, not_found, validate
 from gotong_gql.security import IssuedToken, TokenCodec, TokenError, hash_password, verify_password
 from gotong_gql.skill.models import Skill, UserSkill
 from gotong_gql.skill.service import ensure_skills, normalise_skill_names
@@ -117,17 +117,7 @@ async def load_user_with_roles(
 async def register(uow: UnitOfWork, raw: dict[str, object]) -> User:
     data = validate(RegisterData, raw)
     session = uow.session
-    clash = (
-        await session.execute(
-            select(User.username, User.email).where(
-                or_(func.lower(User.username) == data.username.lower(), User.email == data.email)
-            )
-        )
-    ).first()
-    if clash is not None:
-        if clash.email == data.email:
-            raise DomainError("EMAIL_TAKEN", "an account with this email exists", "email")
-        raise DomainError("USERNAME_TAKEN", "this username is taken", "username")
+    await _ensure_available(session, data.username, data.email)
     user_id = uuid.uuid4()
     user = User(
         id=user_id,
@@ -141,6 +131,26 @@ async def register(uow: UnitOfWork, raw: dict[str, object]) -> User:
     uow.actor_id = uow.actor_id or user.id
     await record(uow, "user.register", "user", user.id, after=snapshot(user, PROFILE_FIELDS))
     return user
+
+
+async def _ensure_available(session: AsyncSession, username: str, email: str) -> None:
+    """Each unique field on its own, every taken one reported, in a fixed order: an answer
+    never tells whose email it is (one OR query answered for whichever row came first)."""
+    taken = (
+        await session.execute(
+            select(
+                exists().where(func.lower(User.username) == username.lower()),
+                exists().where(User.email == email),
+            )
+        )
+    ).one()
+    errors = []
+    if taken[0]:
+        errors.append(FieldError("USERNAME_TAKEN", "this username is taken", "username"))
+    if taken[1]:
+        errors.append(FieldError("EMAIL_TAKEN", "an account with this email exists", "email"))
+    if errors:
+        raise DomainError.many(errors)
 
 
 async def authenticate(session: AsyncSession, login: str, password: str) -> User:
