@@ -37,7 +37,8 @@ class TaskCompleteInput:
     description: str | None = strawberry.UNSET
     evidence_url: str | None = strawberry.UNSET
     duration_hours: float | None = strawberry.field(
-        default=strawberry.UNSET, description="Defaults to the time since taskStart."
+        default=strawberry.UNSET,
+        description="Over 0, at most 168; defaults to the time since taskStart (at most 168).",
     )
     metadata: strawberry.scalars.JSON | None = strawberry.UNSET
 
