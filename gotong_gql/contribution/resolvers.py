@@ -104,7 +104,10 @@ class ContributionMutations:
         try:
             async with context.unit_of_work(viewer) as uow:
                 contribution = await service.create_contribution(
-                    uow, viewer.user, input_data(input)
+                    uow,
+                    viewer.user,
+                    input_data(input),
+                    https_only=context.services.settings.is_production,
                 )
         except DomainError as exc:
             return ContributionCreatePayload(
@@ -129,6 +132,7 @@ class ContributionMutations:
                     viewer.user,
                     parse_global_id(input.task_id, "Task", "taskId"),
                     input_data(input, exclude=("task_id",)),
+                    https_only=context.services.settings.is_production,
                 )
         except DomainError as exc:
             return TaskCompletePayload(

@@ -20,6 +20,7 @@ from gotong_gql.skill.service import ensure_skills, normalise_skill_names
 from gotong_gql.task.models import Task, TaskAssignment, TaskSkill
 from gotong_gql.task.service import TASK_FIELDS, publish_task_event
 from gotong_gql.uow import UnitOfWork
+from gotong_gql.urls import HTTPS_ONLY, WebUrl
 from gotong_gql.user.models import User
 from gotong_gql.webhook.outbox import publish
 
@@ -57,16 +58,13 @@ ContributionType = Literal[
     "community_service",
     "custom",
 ]
-Url = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=2048, pattern=r"^https?://\S+$")
-]
 
 
 class _Common(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     description: Annotated[str, StringConstraints(max_length=2000)] = ""
-    evidence_url: Url | None = None
+    evidence_url: WebUrl | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("metadata")
@@ -164,9 +162,11 @@ def ensure_standalone(data: ContributionData) -> None:
         raise DomainError.many(errors)
 
 
-async def create_contribution(uow: UnitOfWork, actor: User, raw: dict[str, Any]) -> Contribution:
+async def create_contribution(
+    uow: UnitOfWork, actor: User, raw: dict[str, Any], *, https_only: bool = True
+) -> Contribution:
     """Standalone work, not tied to a task."""
-    data = validate(ContributionData, raw)
+    data = validate(ContributionData, raw, context={HTTPS_ONLY: https_only})
     ensure_standalone(data)
     skills = await ensure_skills(uow.session, normalise_skill_names(data.skills))
     return await _create(
@@ -183,7 +183,12 @@ async def create_contribution(uow: UnitOfWork, actor: User, raw: dict[str, Any])
 
 
 async def complete_task(
-    uow: UnitOfWork, actor: User, task_id: uuid.UUID, raw: dict[str, Any]
+    uow: UnitOfWork,
+    actor: User,
+    task_id: uuid.UUID,
+    raw: dict[str, Any],
+    *,
+    https_only: bool = True,
 ) -> Completed:
     """The assignee finishes an in-progress task: the task, its assignment and the new
     contribution change together, with the `contribution_created` event."""
@@ -196,7 +201,7 @@ async def complete_task(
         raise DomainError(
             "INVALID_TRANSITION", f"cannot complete a task that is {task.status}", "taskId"
         )
-    data = validate(CompletionData, raw)
+    data = validate(CompletionData, raw, context={HTTPS_ONLY: https_only})
     now = utcnow()
     before = snapshot(task, TASK_FIELDS)
     duration = data.duration_hours

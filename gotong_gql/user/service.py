@@ -19,6 +19,7 @@ from gotong_gql.security import IssuedToken, TokenCodec, TokenError, hash_passwo
 from gotong_gql.skill.models import Skill, UserSkill
 from gotong_gql.skill.service import ensure_skills, normalise_skill_names
 from gotong_gql.uow import UnitOfWork
+from gotong_gql.urls import HTTPS_ONLY, WebUrl
 from gotong_gql.user.models import GRANTABLE_ROLES, RefreshToken, User, UserRole
 
 MARKOV_NAMESPACE = "gotong_royong"
@@ -54,13 +55,7 @@ class ProfileData(BaseModel):
 
     bio: Annotated[str, StringConstraints(max_length=500)] | None = None
     location: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
-    avatar_url: (
-        Annotated[
-            str,
-            StringConstraints(strip_whitespace=True, max_length=2048, pattern=r"^https?://\S+$"),
-        ]
-        | None
-    ) = None
+    avatar_url: WebUrl | None = None
     skills: list[str] | None = None
 
     @field_validator("skills")
@@ -235,8 +230,10 @@ async def revoke_refresh_token(
     )
 
 
-async def update_profile(uow: UnitOfWork, user: User, raw: dict[str, object]) -> User:
-    data = validate(ProfileData, raw)
+async def update_profile(
+    uow: UnitOfWork, user: User, raw: dict[str, object], *, https_only: bool = True
+) -> User:
+    data = validate(ProfileData, raw, context={HTTPS_ONLY: https_only})
     before = snapshot(user, PROFILE_FIELDS)
     for name in data.model_fields_set - {"skills"}:
         setattr(user, name, getattr(data, name))
