@@ -49,6 +49,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
 from gotong_gql.graphql.cost import CostCounter, DocumentShape, arguments, points_for, response_key
+from gotong_gql.graphql.inputs import nul_in_inputs
 from gotong_gql.ratelimit import Decision, Policies, RateLimiter, account_key, client_key
 from gotong_gql.settings import Settings
 
@@ -310,6 +311,9 @@ class QueryGuard(SchemaExtension):
         if isinstance(variables, list):
             yield  # graphql-core refuses these variables before running any resolver
             return
+        nul = nul_in_inputs(document, variables.coerced)
+        if nul is not None:
+            raise nul
         shape = DocumentShape(document)
         root = schema.get_root_type(operation.operation)
         if root is None:

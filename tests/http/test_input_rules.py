@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import register
+from tests.helpers import LOGIN, PASSWORD, register
+from tests.http.conftest import GRAPHQL_RESPONSE, JSON
 
 UPDATE = """mutation($input: AccountUpdateInput!) { accountUpdate(input: $input) {
   user { avatarUrl } errors { field code } } }"""
@@ -79,3 +80,73 @@ async def test_production_takes_https_links_only(make_api):
     ]
     taken = await api.gql(UPDATE, {"input": {"avatarUrl": "https://x.example/a.png"}}, ayu.token)
     assert taken["accountUpdate"]["errors"] == []
+
+
+def _refused_for_nul(response, field: str) -> None:
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == GRAPHQL_RESPONSE
+    body = response.json()
+    assert "data" not in body  # a request error: nothing ran
+    (error,) = body["errors"]
+    assert error["extensions"] == {"code": "INVALID_INPUT", "field": field}
+
+
+async def test_a_nul_in_any_string_input_is_refused_before_anything_runs(api):
+    ayu = await register(api, "ayu")
+    before = await api.table_counts()
+    cases = [
+        (UPDATE, {"input": {"bio": "river\x00volunteer"}}, "$input.bio"),
+        (UPDATE, {"input": {"skills": ["python", "go\x00"]}}, "$input.skills.1"),
+        (
+            CONTRIBUTE,
+            {"input": {"contributionType": "CUSTOM", "title": "t", "metadata": {"a": ["\x00"]}}},
+            "$input.metadata.a.0",
+        ),
+        (
+            CONTRIBUTE,
+            {"input": {"contributionType": "CUSTOM", "title": "t", "metadata": {"k\x00": 1}}},
+            "$input.metadata",
+        ),
+        (
+            'mutation { accountUpdate(input: {bio: "a\\u0000b"}) { errors { code } } }',
+            {},
+            "accountUpdate.input.bio",
+        ),
+        (
+            'mutation { contributionCreate(input: {contributionType: CUSTOM, title: "t",'
+            ' metadata: {note: {deep: "x\\u0000"}}}) { errors { code } } }',
+            {},
+            "contributionCreate.input.metadata.note.deep",
+        ),
+        (
+            "query($s: String) { users(first: 5, filter: {search: $s}) { edges { cursor } } }",
+            {"s": "ayu\x00"},
+            "$s",
+        ),
+        (
+            "query($id: ID!) { node(id: $id) { id } }",
+            {"id": "VXNlcjo\x00"},
+            "$id",
+        ),
+    ]
+    for query, variables, field in cases:
+        with api.statements as counter:
+            response = await api.post(query, variables, ayu.token)
+        _refused_for_nul(response, field)
+        assert counter.count == 0, query
+    assert await api.table_counts() == before
+
+
+async def test_a_nul_in_a_login_is_refused_on_both_engines(api):
+    await register(api, "ayu")
+    for login, password in (("ayu\x00", PASSWORD), ("ayu", PASSWORD + "\x00")):
+        response = await api.post(LOGIN, {"login": login, "password": password})
+        _refused_for_nul(response, "$login" if "\x00" in login else "$password")
+    legacy = await api.client.post(
+        "/graphql",
+        json={"query": LOGIN, "variables": {"login": "ayu\x00", "password": PASSWORD}},
+        headers={"Accept": "application/json"},
+    )
+    assert legacy.status_code == 200
+    assert legacy.headers["content-type"] == JSON
+    assert legacy.json()["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
