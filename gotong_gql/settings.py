@@ -89,8 +89,9 @@ class Settings(BaseSettings):
     rate_limit_enabled: bool = True
     rate_limit_user: str = "300/minute"
     rate_limit_ip: str = "300/minute"
-    # Against password guessing: failed tokenCreate per login (email or username) and per IP;
-    # every accountRegister per email and per IP.
+    # Against password guessing: tokenCreate per account (username and email alike) and per IP,
+    # charged before the password is checked and given back when it is right; every
+    # accountRegister per email and per IP.
     rate_limit_login_account: str = "10/15 minutes"
     rate_limit_login_ip: str = "100/15 minutes"
     rate_limit_register_account: str = "5/hour"

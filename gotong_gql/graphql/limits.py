@@ -15,7 +15,8 @@
   below by its documented bound.
   A document over `graphql_max_cost` is refused; the cost is reported in `extensions.cost`.
 - Rate limits (ratelimit.py): the query's points (1 + nodes // 100) are charged to the user or
-  the IP before execution; tokenCreate and accountRegister have their own, stricter, windows.
+  the IP before execution; tokenCreate and accountRegister have their own, stricter, windows
+  (graphql/credentials.py).
 
 Refusals never reach a resolver, so they run no SQL. Only an introspection query in production
 looks up the viewer's roles (to let admins through).
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,6 @@ from graphql import (
     DocumentNode,
     FieldNode,
     GraphQLError,
-    GraphQLSchema,
     GraphQLSyntaxError,
     OperationDefinitionNode,
     OperationType,
@@ -48,16 +48,20 @@ from graphql.language import Visitor
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
-from gotong_gql.graphql.cost import CostCounter, DocumentShape, arguments, points_for, response_key
+from gotong_gql.graphql.cost import CostCounter, DocumentShape, points_for, response_key
+from gotong_gql.graphql.credentials import (
+    CREDENTIAL_FIELDS,
+    charge_credentials,
+    client_ip,
+    rate_limited,
+    refund_login,
+)
 from gotong_gql.graphql.inputs import nul_in_inputs
-from gotong_gql.ratelimit import Decision, Policies, RateLimiter, account_key, client_key
+from gotong_gql.ratelimit import Decision, Policies, RateLimiter
 from gotong_gql.settings import Settings
 
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
-RATE_LIMITED = "RATE_LIMITED"
 GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
-# tokenCreate and accountRegister: checked by a password (or create one); one per operation.
-CREDENTIAL_FIELDS = frozenset({"tokenCreate", "accountRegister"})
 MAX_SAFE_INTEGER = 2**53 - 1
 _SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
@@ -93,13 +97,6 @@ def too_complex(
             "maximum": maximum,
             "actual": min(actual, MAX_SAFE_INTEGER),
         },
-    )
-
-
-def rate_limited(decision: Decision, what: str) -> GraphQLError:
-    return GraphQLError(
-        f"rate limit exceeded ({what}); retry in {decision.retry_after} s",
-        extensions={"code": RATE_LIMITED, "retryAfter": decision.retry_after},
     )
 
 
@@ -221,31 +218,10 @@ class GraphQLGuard:
         return decision
 
 
-def client_ip(request: Any) -> str:
-    client = getattr(request, "client", None)
-    return client_key(client.host if client else None)
-
-
 def guard_of(context: Any) -> GraphQLGuard | None:
     request = getattr(context, "request", None)
     state = getattr(request, "state", None)
     return getattr(state, "graphql_guard", None) if state is not None else None
-
-
-def _credential_login(value: Any, name: str) -> str | None:
-    found = value.get(name) if isinstance(value, dict) else getattr(value, name, None)
-    return found if isinstance(found, str) else None
-
-
-def _selected(shape: DocumentShape, node: FieldNode, names: Iterable[str]) -> list[str]:
-    if node.selection_set is None:
-        return []
-    wanted = set(names)
-    return [
-        response_key(field)
-        for field in shape.fields(node.selection_set)
-        if field.name.value in wanted
-    ]
 
 
 class QueryGuard(SchemaExtension):
@@ -331,10 +307,15 @@ class QueryGuard(SchemaExtension):
         decision = await guard.charge(request, context.context.user_id, points_for(self.nodes))
         if decision is not None and not decision.allowed:
             raise rate_limited(decision, "query cost")
-        login = await self._credentials(guard, schema, shape, operation, variables, request)
+        login = None
+        if guard.limiter is not None:
+            login = await charge_credentials(
+                guard.limiter, guard.policies, schema, shape, operation, variables, context.context
+            )
         yield
-        if login is not None and not self._login_succeeded(shape, login):
-            await self._count_failed_login(guard, login, request)
+        if login is not None and login.succeeded(shape, self.execution_context.result):
+            assert guard.limiter is not None
+            await refund_login(guard.limiter, login)
 
     def get_results(self) -> dict[str, Any]:
         """`extensions.cost` of queries and mutations (not of each subscription event)."""
@@ -354,76 +335,12 @@ class QueryGuard(SchemaExtension):
             }
         }
 
-    async def _credentials(
-        self,
-        guard: GraphQLGuard,
-        schema: GraphQLSchema,
-        shape: DocumentShape,
-        operation: OperationDefinitionNode,
-        variables: Any,
-        request: Any,
-    ) -> tuple[FieldNode, str] | None:
-        """Refuses tokenCreate and accountRegister past their windows. Returns the tokenCreate
-        field and its login, whose failure is counted after execution."""
-        if guard.limiter is None or operation.operation != OperationType.MUTATION:
-            return None
-        mutation = schema.mutation_type
-        assert mutation is not None
-        limiter, policies, ip = guard.limiter, guard.policies, client_ip(request)
-        for node in shape.fields(operation.selection_set):
-            name = node.name.value
-            if name not in CREDENTIAL_FIELDS or name not in mutation.fields:
-                continue
-            data = arguments(mutation.fields[name], node, variables).get("input")
-            if name == "tokenCreate":
-                login = _credential_login(data, "login") or ""
-                by_account = await limiter.peek(
-                    policies.login_account, "login", "account", account_key(login)
-                )
-                by_ip = await limiter.peek(policies.login_ip, "login", "ip", ip)
-                _refuse_unless_allowed(request, (by_account, by_ip), "failed logins")
-                return node, login
-            email = _credential_login(data, "email") or ""
-            by_account = await limiter.hit(
-                policies.register_account, "register", "account", account_key(email)
-            )
-            by_ip = await limiter.hit(policies.register_ip, "register", "ip", ip)
-            _refuse_unless_allowed(request, (by_account, by_ip), "registrations")
-        return None
-
-    def _login_succeeded(self, shape: DocumentShape, login: tuple[FieldNode, str]) -> bool:
-        """Whether the payload shows issued tokens. A client that selects none of them is
-        counted as failing: refunds are only for answers an attacker cannot fake."""
-        node, _ = login
-        data = getattr(self.execution_context.result, "data", None) or {}
-        payload = data.get(response_key(node))
-        if not isinstance(payload, dict):
-            return False
-        issued = _selected(shape, node, ("accessToken", "refreshToken", "user"))
-        return any(payload.get(key) is not None for key in issued)
-
-    async def _count_failed_login(
-        self, guard: GraphQLGuard, login: tuple[FieldNode, str], request: Any
-    ) -> None:
-        assert guard.limiter is not None
-        _, identifier = login
-        policies = guard.policies
-        await guard.limiter.hit(policies.login_account, "login", "account", account_key(identifier))
-        await guard.limiter.hit(policies.login_ip, "login", "ip", client_ip(request))
-
     async def _viewer_is_admin(self) -> bool:
         if self._admin is None:
             context = self.execution_context.context
             viewer = await context.viewer() if context.user_id is not None else None
             self._admin = bool(viewer and viewer.is_admin)
         return self._admin
-
-
-def _refuse_unless_allowed(request: Any, decisions: Iterable[Decision], what: str) -> None:
-    for decision in decisions:
-        if not decision.allowed:
-            request.state.rate_limit = decision
-            raise rate_limited(decision, what)
 
 
 def _asks_for_introspection(query: str | None, document: DocumentNode) -> bool:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gotong_gql.audit.service import record, snapshot
@@ -148,14 +148,20 @@ async def _ensure_available(session: AsyncSession, username: str, email: str) ->
         raise DomainError.many(errors)
 
 
+def _by_login(login: str) -> ColumnElement[bool]:
+    """A login is an email or a username, trimmed and in any case."""
+    normalised = login.strip().lower()
+    return or_(User.email == normalised, func.lower(User.username) == normalised)
+
+
+async def login_user_id(session: AsyncSession, login: str) -> uuid.UUID | None:
+    """The account a login names, if any (the login limit is kept per account)."""
+    return await session.scalar(select(User.id).where(_by_login(login)))
+
+
 async def authenticate(session: AsyncSession, login: str, password: str) -> User:
     """Login with email or username. The same error for an unknown user and a wrong password."""
-    login = login.strip()
-    user = await session.scalar(
-        select(User).where(
-            or_(User.email == login.lower(), func.lower(User.username) == login.lower())
-        )
-    )
+    user = await session.scalar(select(User).where(_by_login(login)))
     # Argon2 takes a quarter of a second on purpose: off the event loop.
     known = user.password_hash if user else None
     if not await asyncio.to_thread(verify_password, known, password) or user is None:
