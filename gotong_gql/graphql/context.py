@@ -127,6 +127,11 @@ class Context:
         self.loaders.roles_by_user_id.prime(user_id, loaded[1])
         return Viewer(*loaded)
 
+    def renew_viewer(self, roles: frozenset[str]) -> None:
+        """The viewer's roles as they are now (between two events of a subscription)."""
+        if self._viewer is not None:
+            self._viewer = Viewer(self._viewer.user, roles)
+
     async def require_viewer(self) -> Viewer:
         self.require_user_id()
         viewer = await self.viewer()
