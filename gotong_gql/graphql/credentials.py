@@ -117,14 +117,14 @@ async def _charge_login(
 ) -> LoginCharge:
     request = context.request
     by_ip = (policies.login_ip, ("login", "ip", ip))
-    _refuse_unless_allowed(request, [await limiter.hit(by_ip[0], *by_ip[1])], "failed logins")
+    _refuse_unless_allowed(request, [await limiter.hit(by_ip[0], *by_ip[1])], "login attempts")
     # Its own short session: the request's stays untouched for the mutation's unit of work.
     async with context.services.session_factory() as session:
         user_id = await login_user_id(session, login)
     account = f"user-{user_id}" if user_id is not None else account_key(login)
     by_account = (policies.login_account, ("login", "account", account))
     decision = await limiter.hit(by_account[0], *by_account[1])
-    _refuse_unless_allowed(request, [decision], "failed logins")
+    _refuse_unless_allowed(request, [decision], "login attempts")
     return LoginCharge(node, (by_ip, by_account))
 
 
