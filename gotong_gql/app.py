@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import re
 import uuid
@@ -23,7 +24,7 @@ from gotong_gql.forwarded import ForwardedHeadersMiddleware
 from gotong_gql.graphiql import asset_routes
 from gotong_gql.graphql.limits import GraphQLGuard
 from gotong_gql.graphql.persisted import PersistedQueries
-from gotong_gql.graphql.view import GraphQLView
+from gotong_gql.graphql.view import GraphQLView, bearer_token
 from gotong_gql.health import is_ready, readiness
 from gotong_gql.middleware import SecurityHeadersMiddleware
 from gotong_gql.services import Services
@@ -89,10 +90,23 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-async def metrics_endpoint(request: Request) -> Response:
-    """Prometheus text format (scrape it from inside the cluster; it names operations)."""
-    services: Services = request.app.state.services
-    return Response(metrics.exposition(services.engine), media_type=metrics.CONTENT_TYPE_LATEST)
+def metrics_routes(settings: Settings) -> list[Route]:
+    """/metrics, Prometheus text format. It names operations and error codes, so it is not for
+    anyone who reaches the API: with METRICS_TOKEN it answers that bearer token only, and in
+    production without one it is not served."""
+    token = settings.metrics_token.get_secret_value().encode() if settings.metrics_token else None
+    if token is None and settings.is_production:
+        return []
+
+    async def metrics_endpoint(request: Request) -> Response:
+        given = bearer_token(request.headers.get("authorization"))
+        if token is not None and not hmac.compare_digest((given or "").encode(), token):
+            return Response(status_code=401, headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+        services: Services = request.app.state.services
+        exposition = metrics.exposition(services.engine)
+        return Response(exposition, media_type=metrics.CONTENT_TYPE_LATEST)
+
+    return [Route("/metrics", metrics_endpoint)]
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -130,7 +144,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/metrics", metrics_endpoint),
+            *metrics_routes(settings),
             Route("/graphql", graphql),  # the view answers 405 for other methods
             WebSocketRoute("/graphql", graphql),
             # Signed upload and download URLs of the local object store (embedded mode).

@@ -53,10 +53,16 @@ def forbidden(message: str, field: str | None = None) -> DomainError:
     return DomainError("FORBIDDEN", message, field)
 
 
-def validate(model: type[M], data: dict[str, Any], code: str = "INVALID_INPUT") -> M:
-    """Shape validation of an input: every offending field reported with its path and reason."""
+def validate(
+    model: type[M],
+    data: dict[str, Any],
+    code: str = "INVALID_INPUT",
+    context: dict[str, Any] | None = None,
+) -> M:
+    """Shape validation of an input: every offending field reported with its path and reason.
+    `context` is pydantic's validation context (e.g. urls.HTTPS_ONLY)."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         raise DomainError.many(
             FieldError(code, _message(error), _path(error["loc"])) for error in exc.errors()

@@ -6,6 +6,7 @@ here, so that this module names every metric the alert rules may use.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
@@ -17,14 +18,43 @@ from gotong_gql.webhook.metrics import (
     DELIVERY_SECONDS,
 )
 
+# Operation names are the clients' choice: each name a process sees is a series (and a histogram
+# of buckets) for as long as it runs, and anyone may send names. The first ones to run get their
+# own series; later names, and any that is not a plain GraphQL name, are counted as `other`.
+MAX_OPERATION_LABELS = 100
+OTHER = "other"
+ANONYMOUS = "anonymous"
+_OPERATION_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,63}$")
+
+
+class LabelBound:
+    """At most `cap` distinct values of a label in this process; beyond them, `other`."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self._known = {ANONYMOUS, OTHER}
+
+    def __call__(self, value: str, *, admit: bool = True) -> str:
+        """`value` if known or admitted now (a new value is admitted only with `admit`)."""
+        if value in self._known:
+            return value
+        if admit and len(self._known) - 2 < self.cap and _OPERATION_NAME.match(value):
+            self._known.add(value)
+            return value
+        return OTHER
+
+
+OPERATION_LABELS = LabelBound(MAX_OPERATION_LABELS)
+
 REQUESTS = Counter(
     "gotong_graphql_requests_total",
-    "GraphQL requests by operation name and outcome (ok, error).",
+    "GraphQL requests by operation name (the first 100 of a process, then other; anonymous)"
+    " and outcome (ok, error).",
     ["operation", "outcome"],
 )
 REQUEST_SECONDS = Histogram(
     "gotong_graphql_request_duration_seconds",
-    "GraphQL request latency by operation name.",
+    "GraphQL request latency by operation name (bounded as for requests).",
     ["operation"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5),
 )
@@ -76,6 +106,8 @@ __all__ = [
     "EVIDENCE_OUTCOMES",
     "EVIDENCE_PROCESSING_SECONDS",
     "GRAPHQL_ERRORS",
+    "MAX_OPERATION_LABELS",
+    "OPERATION_LABELS",
     "OUTBOX_PENDING",
     "REQUESTS",
     "REQUEST_SECONDS",

@@ -29,7 +29,7 @@ KEY_PREFIX = "gotong:ratelimit"
 
 @dataclass(frozen=True)
 class Decision:
-    """The state of one window after a request was counted (or looked at)."""
+    """The state of one window after a request was counted."""
 
     allowed: bool
     limit: int
@@ -94,12 +94,12 @@ class RateLimiter:
         except Exception as exc:
             return self._fail_open(item, exc)
 
-    async def peek(self, item: RateLimitItem, *key: str) -> Decision:
-        """The window's state without counting: refused when nothing remains."""
+    async def refund(self, item: RateLimitItem, *key: str, cost: int = 1) -> None:
+        """Gives back what `hit` counted (the same atomic increment, negative)."""
         try:
-            return await self._decision(item, key, None)
+            await self._limiter.storage.incr(item.key_for(*key), item.get_expiry(), amount=-cost)
         except Exception as exc:
-            return self._fail_open(item, exc)
+            self._fail_open(item, exc)
 
     async def clear(self, item: RateLimitItem, *key: str) -> None:
         await self._limiter.clear(item, *key)
@@ -108,13 +108,11 @@ class RateLimiter:
         if self._pool is not None:
             await self._pool.aclose()
 
-    async def _decision(
-        self, item: RateLimitItem, key: tuple[str, ...], allowed: bool | None
-    ) -> Decision:
+    async def _decision(self, item: RateLimitItem, key: tuple[str, ...], allowed: bool) -> Decision:
         stats = await self._limiter.get_window_stats(item, *key)
         remaining = max(0, stats.remaining)
         return Decision(
-            allowed=remaining > 0 if allowed is None else allowed,
+            allowed=allowed,
             limit=item.amount,
             remaining=remaining,
             reset_at=stats.reset_time,

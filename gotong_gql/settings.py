@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     reputation_cache_seconds: int = Field(default=300, ge=1)
     # The worker serves /healthz, /readyz and /metrics on this port.
     worker_metrics_port: int = Field(default=9100, ge=1, le=65535)
+    # The API's /metrics (on its public port) answers only `Authorization: Bearer <this>` when
+    # set; in production without it, the API serves no /metrics at all.
+    metrics_token: SecretStr | None = None
     log_level: str = "INFO"
     # JSON log lines (structlog); false renders them for a terminal.
     log_json: bool = True
@@ -103,8 +106,9 @@ class Settings(BaseSettings):
     rate_limit_enabled: bool = True
     rate_limit_user: str = "300/minute"
     rate_limit_ip: str = "300/minute"
-    # Against password guessing: failed tokenCreate per login (email or username) and per IP;
-    # every accountRegister per email and per IP.
+    # Against password guessing: tokenCreate per account (username and email alike) and per IP,
+    # charged before the password is checked and given back when it is right; every
+    # accountRegister per email and per IP.
     rate_limit_login_account: str = "10/15 minutes"
     rate_limit_login_ip: str = "100/15 minutes"
     rate_limit_register_account: str = "5/hour"
@@ -161,6 +165,8 @@ class Settings(BaseSettings):
             )
         else:
             problems.extend(_weak_secret_problems("JWT_SECRET", self.jwt_secret))
+        if self.metrics_token is not None:
+            problems.extend(_weak_secret_problems("METRICS_TOKEN", self.metrics_token))
         if self.markov_base_url:
             if self.markov_webhook_secret is None:
                 problems.append("MARKOV_WEBHOOK_SECRET is required when MARKOV_BASE_URL is set")

@@ -83,6 +83,28 @@ async def test_register_refusals_write_nothing(api):
     assert await api.table_counts() == before
 
 
+async def test_registration_answers_never_link_an_email_to_a_username(api):
+    """Each unique field is checked on its own and every taken one is reported, username first:
+    whose email it is cannot be read from the answer."""
+    await register(api, "budi")
+    await register(api, "dewi")
+    before = await api.table_counts()
+    both = [("USERNAME_TAKEN", "username"), ("EMAIL_TAKEN", "email")]
+    cases = [
+        ("budi", "dewi@example.org", both),
+        ("dewi", "dewi@example.org", both),
+        ("DEWI", "Dewi@Example.org", both),
+        ("newcomer", "dewi@example.org", [("EMAIL_TAKEN", "email")]),
+        ("budi", "newcomer@example.org", [("USERNAME_TAKEN", "username")]),
+    ]
+    for username, email, expected in cases:
+        variables = {"input": {"username": username, "email": email, "password": PASSWORD}}
+        payload = (await api.gql(REGISTER, variables))["accountRegister"]
+        assert payload["user"] is None
+        assert [(e["code"], e["field"]) for e in payload["errors"]] == expected, (username, email)
+    assert await api.table_counts() == before
+
+
 async def test_wrong_password_and_unknown_user_look_the_same(api):
     await register(api, "ayu")
     wrong = (await api.gql(LOGIN, {"login": "ayu", "password": "wrong password"}))["tokenCreate"]

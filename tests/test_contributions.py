@@ -4,6 +4,7 @@ are written together, or not at all. (Embedded settings: no Markov URL, events w
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 from tests.helpers import create_task, create_user, json_value, register, uuid_text
 
@@ -180,3 +181,52 @@ async def test_contribution_queries(api):
     assert [e["node"]["title"] for e in profile["user"]["contributions"]["edges"]] == ["Two", "One"]
     audit = await api.sql("SELECT after FROM audit_log WHERE action = 'contribution.create'")
     assert sorted(json_value(row.after)["title"] for row in audit) == ["One", "Two"]
+
+
+async def test_task_completions_come_from_task_complete_only(api):
+    """contributionCreate cannot claim to be a task completion, nor carry the metadata that
+    taskComplete writes: Markov would credit someone else's task."""
+    await _in_progress_task(api)  # budi's task, in progress
+    (task_row,) = await api.sql("SELECT id FROM tasks")
+    dewi = await register(api, "dewi")
+    before = await api.table_counts()
+    forged = {
+        "contributionType": "TASK_COMPLETION",
+        "title": "Fixed the well",
+        "metadata": {"task_id": uuid_text(task_row.id), "duration_hours": 9999},
+    }
+    payload = (await api.gql(CONTRIBUTE, {"input": forged}, dewi.token))["contributionCreate"]
+    assert payload["contribution"] is None
+    assert payload["errors"] == [
+        {"field": "contributionType", "code": "INVALID_INPUT"},
+        {"field": "metadata.task_id", "code": "INVALID_INPUT"},
+        {"field": "metadata.duration_hours", "code": "INVALID_INPUT"},
+    ]
+    for key in ("location", "latitude", "longitude", "estimated_hours", "difficulty"):
+        variables = {"input": {"contributionType": "CUSTOM", "title": "ok", "metadata": {key: 1}}}
+        payload = (await api.gql(CONTRIBUTE, variables, dewi.token))["contributionCreate"]
+        assert payload["errors"] == [{"field": f"metadata.{key}", "code": "INVALID_INPUT"}], key
+    assert await api.table_counts() == before
+    assert before["webhook_events"] == 0
+
+
+async def test_completion_durations_are_bounded(api):
+    _, budi, task = await _in_progress_task(api)
+    await api.gql(START, {"t": task["id"]}, budi.token)
+    before = await api.table_counts()
+    for hours in (9999, 168.01, 0, -1):
+        await _refused(
+            api,
+            budi,
+            {"taskId": task["id"], "durationHours": hours},
+            "INVALID_INPUT",
+            "durationHours",
+        )
+    assert await api.table_counts() == before
+    # Without durationHours, the time since taskStart counts, up to the same bound.
+    await api.sql("UPDATE tasks SET started_at = :at", at=datetime.now(UTC) - timedelta(days=30))
+    data = await api.gql(COMPLETE, {"input": {"taskId": task["id"]}}, budi.token)
+    assert data["taskComplete"]["errors"] == []
+    assert data["taskComplete"]["contribution"]["metadata"]["duration_hours"] == 168
+    (event,) = await api.sql("SELECT payload FROM webhook_events")
+    assert json.loads(bytes(event.payload))["subject"]["metadata"]["duration_hours"] == 168

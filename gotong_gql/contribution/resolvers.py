@@ -37,7 +37,8 @@ class TaskCompleteInput:
     description: str | None = strawberry.UNSET
     evidence_url: str | None = strawberry.UNSET
     duration_hours: float | None = strawberry.field(
-        default=strawberry.UNSET, description="Defaults to the time since taskStart."
+        default=strawberry.UNSET,
+        description="Over 0, at most 168; defaults to the time since taskStart (at most 168).",
     )
     metadata: strawberry.scalars.JSON | None = strawberry.UNSET
 
@@ -103,7 +104,10 @@ class ContributionMutations:
         try:
             async with context.unit_of_work(viewer) as uow:
                 contribution = await service.create_contribution(
-                    uow, viewer.user, input_data(input)
+                    uow,
+                    viewer.user,
+                    input_data(input),
+                    https_only=context.services.settings.is_production,
                 )
         except DomainError as exc:
             return ContributionCreatePayload(
@@ -128,6 +132,7 @@ class ContributionMutations:
                     viewer.user,
                     parse_global_id(input.task_id, "Task", "taskId"),
                     input_data(input, exclude=("task_id",)),
+                    https_only=context.services.settings.is_production,
                 )
         except DomainError as exc:
             return TaskCompletePayload(

@@ -14,17 +14,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gotong_gql.audit.service import record, snapshot
 from gotong_gql.contribution.models import Contribution, ContributionSkill
 from gotong_gql.db import utcnow
-from gotong_gql.errors import DomainError, forbidden, not_found, validate
+from gotong_gql.errors import DomainError, FieldError, forbidden, not_found, validate
 from gotong_gql.skill.models import Skill
 from gotong_gql.skill.service import ensure_skills, normalise_skill_names
 from gotong_gql.task.models import Task, TaskAssignment, TaskSkill
 from gotong_gql.task.service import TASK_FIELDS, publish_task_event
 from gotong_gql.uow import UnitOfWork
+from gotong_gql.urls import HTTPS_ONLY, WebUrl
 from gotong_gql.user.models import User
 from gotong_gql.webhook.outbox import publish
 
 MAX_SKILLS = 10
 MAX_METADATA_KEYS = 50
+# A task completion records at most a week of work (7 x 24 hours), given or measured since
+# taskStart: Markov reads duration_hours as the effort behind the completion.
+MAX_DURATION_HOURS = 168
+# The metadata taskComplete writes from the task. A standalone contribution carrying them would
+# read, to Markov, as the completion of a task (anyone's).
+RESERVED_METADATA_KEYS = (
+    "task_id",
+    "location",
+    "latitude",
+    "longitude",
+    "duration_hours",
+    "estimated_hours",
+    "difficulty",
+)
 CONTRIBUTION_FIELDS = (
     "contribution_type",
     "title",
@@ -43,16 +58,13 @@ ContributionType = Literal[
     "community_service",
     "custom",
 ]
-Url = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=2048, pattern=r"^https?://\S+$")
-]
 
 
 class _Common(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     description: Annotated[str, StringConstraints(max_length=2000)] = ""
-    evidence_url: Url | None = None
+    evidence_url: WebUrl | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("metadata")
@@ -76,7 +88,7 @@ class CompletionData(_Common):
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
         | None
     ) = None
-    duration_hours: Annotated[float, Field(gt=0, le=10_000)] | None = None
+    duration_hours: Annotated[float, Field(gt=0, le=MAX_DURATION_HOURS)] | None = None
 
 
 @dataclass(frozen=True)
@@ -136,9 +148,26 @@ async def _create(
     return contribution
 
 
-async def create_contribution(uow: UnitOfWork, actor: User, raw: dict[str, Any]) -> Contribution:
+def ensure_standalone(data: ContributionData) -> None:
+    """TASK_COMPLETION and the metadata of one come from taskComplete only."""
+    errors = [
+        FieldError("INVALID_INPUT", f"{key} is written by taskComplete only", f"metadata.{key}")
+        for key in RESERVED_METADATA_KEYS
+        if key in data.metadata
+    ]
+    if data.contribution_type == "task_completion":
+        message = "a task completion is recorded by taskComplete"
+        errors.insert(0, FieldError("INVALID_INPUT", message, "contributionType"))
+    if errors:
+        raise DomainError.many(errors)
+
+
+async def create_contribution(
+    uow: UnitOfWork, actor: User, raw: dict[str, Any], *, https_only: bool = True
+) -> Contribution:
     """Standalone work, not tied to a task."""
-    data = validate(ContributionData, raw)
+    data = validate(ContributionData, raw, context={HTTPS_ONLY: https_only})
+    ensure_standalone(data)
     skills = await ensure_skills(uow.session, normalise_skill_names(data.skills))
     return await _create(
         uow,
@@ -154,7 +183,12 @@ async def create_contribution(uow: UnitOfWork, actor: User, raw: dict[str, Any])
 
 
 async def complete_task(
-    uow: UnitOfWork, actor: User, task_id: uuid.UUID, raw: dict[str, Any]
+    uow: UnitOfWork,
+    actor: User,
+    task_id: uuid.UUID,
+    raw: dict[str, Any],
+    *,
+    https_only: bool = True,
 ) -> Completed:
     """The assignee finishes an in-progress task: the task, its assignment and the new
     contribution change together, with the `contribution_created` event."""
@@ -167,12 +201,12 @@ async def complete_task(
         raise DomainError(
             "INVALID_TRANSITION", f"cannot complete a task that is {task.status}", "taskId"
         )
-    data = validate(CompletionData, raw)
+    data = validate(CompletionData, raw, context={HTTPS_ONLY: https_only})
     now = utcnow()
     before = snapshot(task, TASK_FIELDS)
     duration = data.duration_hours
     if duration is None and task.started_at is not None:
-        duration = round((now - task.started_at).total_seconds() / 3600, 2)
+        duration = min(round((now - task.started_at).total_seconds() / 3600, 2), MAX_DURATION_HOURS)
     metadata = {
         **data.metadata,
         "task_id": str(task.id),

@@ -192,7 +192,11 @@ class ContributionCreateInput:
     skills: list[str] | None = strawberry.field(
         default=strawberry.UNSET, description="At most 10 skill names."
     )
-    metadata: JSON | None = strawberry.field(default=strawberry.UNSET, description="<= 50 keys.")
+    metadata: JSON | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="<= 50 keys; not those taskComplete writes (task_id, location, latitude,"
+        " longitude, duration_hours, estimated_hours, difficulty).",
+    )
 
 
 @strawberry.type

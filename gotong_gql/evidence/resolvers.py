@@ -31,7 +31,6 @@ from gotong_gql.graphql.ids import parse_global_id
 from gotong_gql.graphql.inputs import input_data
 from gotong_gql.graphql.permissions import IsAuthenticated
 from gotong_gql.graphql.subscriptions import messages
-from gotong_gql.user.service import roles_of
 
 Info = strawberry.Info[Context, None]
 
@@ -147,10 +146,11 @@ class EvidenceSubscriptions:
         if allowed is None:
             raise ApiError("FORBIDDEN", "this contribution's evidence is not visible to you")
         async for message in messages(context, f"evidence:{target}"):
-            # Visibility is checked on every event: a role revoked meanwhile ends the updates.
+            # Visibility is checked on every event, with the roles messages() has just read
+            # again: a role revoked meanwhile ends the updates.
+            roles = (await context.require_viewer()).roles
             async with context.services.session_factory() as session:
                 row = await session.get(Evidence, uuid.UUID(message["evidence_id"]))
-                roles = await roles_of(session, viewer.id)
                 visible = await service.visible_contribution(session, viewer.id, roles, target)
             if row is None or visible is None:
                 continue

@@ -50,6 +50,7 @@ class Context:
     _viewer_loaded: bool = False
     loaders: Loaders = field(init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _viewer_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.db)
@@ -105,17 +106,31 @@ class Context:
             raise ApiError("UNAUTHENTICATED", str(exc), reason=exc.code) from None
 
     async def viewer(self) -> Viewer | None:
+        """The signed-in user and roles, loaded once per request and shared: resolvers run
+        concurrently, and those arriving while the first one loads wait for its result."""
         if not self._viewer_loaded:
-            self._viewer_loaded = True
-            user_id = self.user_id
-            if user_id is not None:
-                async with self.db() as session:
-                    loaded = await load_user_with_roles(session, user_id)
-                if loaded is not None:
-                    self._viewer = Viewer(*loaded)
-                    self.loaders.users_by_id.prime(user_id, loaded[0])
-                    self.loaders.roles_by_user_id.prime(user_id, loaded[1])
+            async with self._viewer_lock:
+                if not self._viewer_loaded:
+                    self._viewer = await self._load_viewer()
+                    self._viewer_loaded = True
         return self._viewer
+
+    async def _load_viewer(self) -> Viewer | None:
+        user_id = self.user_id
+        if user_id is None:
+            return None
+        async with self.db() as session:
+            loaded = await load_user_with_roles(session, user_id)
+        if loaded is None:
+            return None
+        self.loaders.users_by_id.prime(user_id, loaded[0])
+        self.loaders.roles_by_user_id.prime(user_id, loaded[1])
+        return Viewer(*loaded)
+
+    def renew_viewer(self, roles: frozenset[str]) -> None:
+        """The viewer's roles as they are now (between two events of a subscription)."""
+        if self._viewer is not None:
+            self._viewer = Viewer(self._viewer.user, roles)
 
     async def require_viewer(self) -> Viewer:
         self.require_user_id()

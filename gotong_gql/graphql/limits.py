@@ -5,16 +5,18 @@
   that the ValidationCache keeps its verdict per document. Strawberry's QueryDepthLimiter and
   MaxAliasesLimiter walk fragment spreads without memoising them, which is exponential: 22
   fragments that each spread the next one three times keep a worker busy for hours. This rule
-  measures each fragment once.
+  measures each fragment once (graphql/cost.py's DocumentShape).
 - Introspection: graphql-core's MaxIntrospectionDepthRule (one of its specified rules); with
   GOTONG_ENV=production, NoSchemaIntrospectionCustomRule for everyone but admins, and no
   "Did you mean" suggestions.
-- Cost (depends on the variables, so after validation): GitHub's node count. A connection with
-  `first: N` counts N nodes and multiplies the cost of what is selected below it; `nodes(ids)`
-  counts one node per id; an unpaginated list multiplies what is below by its documented bound.
+- Cost (depends on the variables, so after validation): GitHub's node count (graphql/cost.py's
+  CostCounter). A connection with `first: N` counts N nodes and multiplies the cost of what is
+  selected below it; `nodes(ids)` counts one node per id; an unpaginated list multiplies what is
+  below by its documented bound.
   A document over `graphql_max_cost` is refused; the cost is reported in `extensions.cost`.
 - Rate limits (ratelimit.py): the query's points (1 + nodes // 100) are charged to the user or
-  the IP before execution; tokenCreate and accountRegister have their own, stricter, windows.
+  the IP before execution; tokenCreate and accountRegister have their own, stricter, windows
+  (graphql/credentials.py).
 
 Refusals never reach a resolver, so they run no SQL. Only an introspection query in production
 looks up the viewer's roles (to let admins through).
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,41 +34,34 @@ from graphql import (
     BREAK,
     DocumentNode,
     FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
-    GraphQLNamedType,
-    GraphQLSchema,
     GraphQLSyntaxError,
-    InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
-    SelectionSetNode,
     ValidationContext,
     ValidationRule,
-    get_argument_values,
-    get_named_type,
-    get_nullable_type,
     get_operation_ast,
     get_variable_values,
-    is_list_type,
     visit,
 )
 from graphql.language import Visitor
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
-from gotong_gql.ratelimit import Decision, Policies, RateLimiter, account_key, client_key
+from gotong_gql.graphql.cost import CostCounter, DocumentShape, points_for, response_key
+from gotong_gql.graphql.credentials import (
+    CREDENTIAL_FIELDS,
+    charge_credentials,
+    client_ip,
+    rate_limited,
+    refund_login,
+)
+from gotong_gql.graphql.inputs import nul_in_inputs
+from gotong_gql.ratelimit import Decision, Policies, RateLimiter
 from gotong_gql.settings import Settings
 
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
-RATE_LIMITED = "RATE_LIMITED"
 GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
-# tokenCreate and accountRegister: checked by a password (or create one); one per operation.
-CREDENTIAL_FIELDS = frozenset({"tokenCreate", "accountRegister"})
-# A list without `first` multiplies the cost below it by this bound (README: a task has at most
-# 10 skills, a user at most 50).
-UNPAGINATED_LIST_SIZE = 50
 MAX_SAFE_INTEGER = 2**53 - 1
 _SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
@@ -103,100 +98,6 @@ def too_complex(
             "actual": min(actual, MAX_SAFE_INTEGER),
         },
     )
-
-
-def rate_limited(decision: Decision, what: str) -> GraphQLError:
-    return GraphQLError(
-        f"rate limit exceeded ({what}); retry in {decision.retry_after} s",
-        extensions={"code": RATE_LIMITED, "retryAfter": decision.retry_after},
-    )
-
-
-def response_key(node: FieldNode) -> str:
-    return node.alias.value if node.alias else node.name.value
-
-
-class DocumentShape:
-    """Depth, aliases and root fields of a document, each fragment measured once (linear)."""
-
-    def __init__(self, document: DocumentNode) -> None:
-        self.fragments = {
-            definition.name.value: definition
-            for definition in document.definitions
-            if isinstance(definition, FragmentDefinitionNode)
-        }
-        self._depths: dict[str, int] = {}
-        self._aliases: dict[str, int] = {}
-        self._entered: set[tuple[int, str]] = set()
-
-    def depth(self, selection_set: SelectionSetNode) -> int:
-        """Fields on the longest path; introspection (`__schema`, `__type`) is left to
-        MaxIntrospectionDepthRule."""
-        deepest = 0
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                if selection.name.value in ("__schema", "__type"):
-                    continue
-                below = self.depth(selection.selection_set) if selection.selection_set else 0
-                deepest = max(deepest, 1 + below)
-            elif isinstance(selection, InlineFragmentNode):
-                deepest = max(deepest, self.depth(selection.selection_set))
-            elif isinstance(selection, FragmentSpreadNode):
-                deepest = max(deepest, self._fragment(selection, self._depths, self.depth))
-        return deepest
-
-    def aliases(self, selection_set: SelectionSetNode) -> int:
-        """Aliased fields as executed: a fragment spread twice counts twice."""
-        total = 0
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                total += selection.alias is not None
-                if selection.selection_set:
-                    total += self.aliases(selection.selection_set)
-            elif isinstance(selection, InlineFragmentNode):
-                total += self.aliases(selection.selection_set)
-            elif isinstance(selection, FragmentSpreadNode):
-                total += self._fragment(selection, self._aliases, self.aliases)
-        return total
-
-    def fields(self, selection_set: SelectionSetNode) -> list[FieldNode]:
-        """The fields of one level, through inline fragments and spreads (each fragment once)."""
-        found: list[FieldNode] = []
-        seen: set[str] = set()
-        pending = list(reversed(selection_set.selections))
-        while pending:
-            selection = pending.pop()
-            if isinstance(selection, FieldNode):
-                found.append(selection)
-            elif isinstance(selection, InlineFragmentNode):
-                pending.extend(reversed(selection.selection_set.selections))
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self.fragments.get(name)
-                if fragment is not None and name not in seen:
-                    seen.add(name)
-                    pending.extend(reversed(fragment.selection_set.selections))
-        return found
-
-    def _fragment(
-        self,
-        spread: FragmentSpreadNode,
-        memo: dict[str, int],
-        measure: Callable[[SelectionSetNode], int],
-    ) -> int:
-        name = spread.name.value
-        if name in memo:
-            return memo[name]
-        fragment = self.fragments.get(name)
-        entered = (id(memo), name)
-        if fragment is None or entered in self._entered:
-            return 0  # unknown fragments and cycles are reported by graphql-core's rules
-        self._entered.add(entered)
-        try:
-            memo[name] = measure(fragment.selection_set)
-        finally:
-            self._entered.discard(entered)
-        return memo[name]
 
 
 @functools.cache
@@ -272,75 +173,6 @@ def limits_rule(max_depth: int, max_aliases: int, max_directives: int) -> type[V
     return QueryLimitsRule
 
 
-def arguments(field: Any, node: FieldNode, variables: Any) -> dict[str, Any]:
-    """A field's argument values (validated already; should one still not coerce, execution
-    reports it and the limits count nothing for it)."""
-    try:
-        return get_argument_values(field, node, variables)
-    except (GraphQLError, ValueError, TypeError):
-        return {}
-
-
-def _is_connection(type_: GraphQLNamedType) -> bool:
-    fields = getattr(type_, "fields", None)
-    return bool(fields) and "edges" in fields and "pageInfo" in fields
-
-
-class CostCounter:
-    """GitHub's node count of one operation, with the request's variables. Linear: the cost of
-    a selection is proportional to its multiplier, so each fragment is counted once."""
-
-    def __init__(self, schema: GraphQLSchema, shape: DocumentShape, variables: Any) -> None:
-        self.schema = schema
-        self.shape = shape
-        self.variables = variables
-        self._fragments: dict[str, int] = {}
-
-    def count(self, selection_set: SelectionSetNode, parent: GraphQLNamedType) -> int:
-        total = 0
-        fields = getattr(parent, "fields", None) or {}
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                field = fields.get(selection.name.value)
-                if field is not None:  # introspection and unknown fields count nothing
-                    total += self._field(selection, field, parent)
-            elif isinstance(selection, InlineFragmentNode):
-                condition = selection.type_condition
-                type_ = self.schema.get_type(condition.name.value) if condition else parent
-                total += self.count(selection.selection_set, type_ or parent)
-            elif isinstance(selection, FragmentSpreadNode):
-                total += self._fragment(selection.name.value)
-        return total
-
-    def _field(self, node: FieldNode, field: Any, parent: GraphQLNamedType) -> int:
-        type_ = get_named_type(field.type)
-        below = self.count(node.selection_set, type_) if node.selection_set else 0
-        args = arguments(field, node, self.variables) if field.args else {}
-        if _is_connection(type_) and isinstance(args.get("first"), int):
-            first = max(args["first"], 1)
-            return first + first * below
-        if isinstance(args.get("ids"), list):
-            return len(args["ids"]) * (1 + below)
-        if is_list_type(get_nullable_type(field.type)) and not _is_connection(parent):
-            return UNPAGINATED_LIST_SIZE * below
-        return below
-
-    def _fragment(self, name: str) -> int:
-        if name not in self._fragments:
-            fragment = self.shape.fragments.get(name)
-            self._fragments[name] = 0  # a cycle (refused by validation) counts nothing
-            if fragment is not None:
-                type_ = self.schema.get_type(fragment.type_condition.name.value)
-                if type_ is not None:
-                    self._fragments[name] = self.count(fragment.selection_set, type_)
-        return self._fragments[name]
-
-
-def points_for(nodes: int) -> int:
-    """Rate-limit points of a query: 1, plus 1 per 100 nodes."""
-    return 1 + nodes // 100
-
-
 @dataclass
 class GraphQLGuard:
     """The per-app policy the QueryGuard extension applies (the view puts it on request.state)."""
@@ -386,31 +218,10 @@ class GraphQLGuard:
         return decision
 
 
-def client_ip(request: Any) -> str:
-    client = getattr(request, "client", None)
-    return client_key(client.host if client else None)
-
-
 def guard_of(context: Any) -> GraphQLGuard | None:
     request = getattr(context, "request", None)
     state = getattr(request, "state", None)
     return getattr(state, "graphql_guard", None) if state is not None else None
-
-
-def _credential_login(value: Any, name: str) -> str | None:
-    found = value.get(name) if isinstance(value, dict) else getattr(value, name, None)
-    return found if isinstance(found, str) else None
-
-
-def _selected(shape: DocumentShape, node: FieldNode, names: Iterable[str]) -> list[str]:
-    if node.selection_set is None:
-        return []
-    wanted = set(names)
-    return [
-        response_key(field)
-        for field in shape.fields(node.selection_set)
-        if field.name.value in wanted
-    ]
 
 
 class QueryGuard(SchemaExtension):
@@ -476,6 +287,9 @@ class QueryGuard(SchemaExtension):
         if isinstance(variables, list):
             yield  # graphql-core refuses these variables before running any resolver
             return
+        nul = nul_in_inputs(document, variables.coerced)
+        if nul is not None:
+            raise nul
         shape = DocumentShape(document)
         root = schema.get_root_type(operation.operation)
         if root is None:
@@ -493,10 +307,15 @@ class QueryGuard(SchemaExtension):
         decision = await guard.charge(request, context.context.user_id, points_for(self.nodes))
         if decision is not None and not decision.allowed:
             raise rate_limited(decision, "query cost")
-        login = await self._credentials(guard, schema, shape, operation, variables, request)
+        login = None
+        if guard.limiter is not None:
+            login = await charge_credentials(
+                guard.limiter, guard.policies, schema, shape, operation, variables, context.context
+            )
         yield
-        if login is not None and not self._login_succeeded(shape, login):
-            await self._count_failed_login(guard, login, request)
+        if login is not None and login.succeeded(shape, self.execution_context.result):
+            assert guard.limiter is not None
+            await refund_login(guard.limiter, login)
 
     def get_results(self) -> dict[str, Any]:
         """`extensions.cost` of queries and mutations (not of each subscription event)."""
@@ -516,76 +335,12 @@ class QueryGuard(SchemaExtension):
             }
         }
 
-    async def _credentials(
-        self,
-        guard: GraphQLGuard,
-        schema: GraphQLSchema,
-        shape: DocumentShape,
-        operation: OperationDefinitionNode,
-        variables: Any,
-        request: Any,
-    ) -> tuple[FieldNode, str] | None:
-        """Refuses tokenCreate and accountRegister past their windows. Returns the tokenCreate
-        field and its login, whose failure is counted after execution."""
-        if guard.limiter is None or operation.operation != OperationType.MUTATION:
-            return None
-        mutation = schema.mutation_type
-        assert mutation is not None
-        limiter, policies, ip = guard.limiter, guard.policies, client_ip(request)
-        for node in shape.fields(operation.selection_set):
-            name = node.name.value
-            if name not in CREDENTIAL_FIELDS or name not in mutation.fields:
-                continue
-            data = arguments(mutation.fields[name], node, variables).get("input")
-            if name == "tokenCreate":
-                login = _credential_login(data, "login") or ""
-                by_account = await limiter.peek(
-                    policies.login_account, "login", "account", account_key(login)
-                )
-                by_ip = await limiter.peek(policies.login_ip, "login", "ip", ip)
-                _refuse_unless_allowed(request, (by_account, by_ip), "failed logins")
-                return node, login
-            email = _credential_login(data, "email") or ""
-            by_account = await limiter.hit(
-                policies.register_account, "register", "account", account_key(email)
-            )
-            by_ip = await limiter.hit(policies.register_ip, "register", "ip", ip)
-            _refuse_unless_allowed(request, (by_account, by_ip), "registrations")
-        return None
-
-    def _login_succeeded(self, shape: DocumentShape, login: tuple[FieldNode, str]) -> bool:
-        """Whether the payload shows issued tokens. A client that selects none of them is
-        counted as failing: refunds are only for answers an attacker cannot fake."""
-        node, _ = login
-        data = getattr(self.execution_context.result, "data", None) or {}
-        payload = data.get(response_key(node))
-        if not isinstance(payload, dict):
-            return False
-        issued = _selected(shape, node, ("accessToken", "refreshToken", "user"))
-        return any(payload.get(key) is not None for key in issued)
-
-    async def _count_failed_login(
-        self, guard: GraphQLGuard, login: tuple[FieldNode, str], request: Any
-    ) -> None:
-        assert guard.limiter is not None
-        _, identifier = login
-        policies = guard.policies
-        await guard.limiter.hit(policies.login_account, "login", "account", account_key(identifier))
-        await guard.limiter.hit(policies.login_ip, "login", "ip", client_ip(request))
-
     async def _viewer_is_admin(self) -> bool:
         if self._admin is None:
             context = self.execution_context.context
             viewer = await context.viewer() if context.user_id is not None else None
             self._admin = bool(viewer and viewer.is_admin)
         return self._admin
-
-
-def _refuse_unless_allowed(request: Any, decisions: Iterable[Decision], what: str) -> None:
-    for decision in decisions:
-        if not decision.allowed:
-            request.state.rate_limit = decision
-            raise rate_limited(decision, what)
 
 
 def _asks_for_introspection(query: str | None, document: DocumentNode) -> bool:

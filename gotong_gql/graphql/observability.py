@@ -1,5 +1,7 @@
 """Per operation: Prometheus metrics (by operation name and outcome, errors by code) and one
-structured log line with the request id, user id, operation name and duration."""
+structured log line with the request id, user id, operation name and duration. The name is the
+client's: its metric label is bounded (metrics.OPERATION_LABELS), and only an operation that ran
+may claim a new one."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from collections.abc import Iterator
 import structlog
 from graphql import OperationType
 from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import PreExecutionError
 
 from gotong_gql import metrics
 
@@ -22,14 +25,17 @@ class Observability(SchemaExtension):
         yield
         if self.execution_context.operation_type == OperationType.SUBSCRIPTION:
             return
-        operation = self.execution_context.operation_name or "anonymous"
+        operation = self.execution_context.operation_name or metrics.ANONYMOUS
         result = self.execution_context.result
+        label = metrics.OPERATION_LABELS(
+            operation, admit=result is not None and not isinstance(result, PreExecutionError)
+        )
         errors = getattr(result, "errors", None) or []
         codes = [(error.extensions or {}).get("code", "UNKNOWN") for error in errors]
         outcome = "error" if codes else "ok"
         duration = time.perf_counter() - started
-        metrics.REQUESTS.labels(operation, outcome).inc()
-        metrics.REQUEST_SECONDS.labels(operation).observe(duration)
+        metrics.REQUESTS.labels(label, outcome).inc()
+        metrics.REQUEST_SECONDS.labels(label).observe(duration)
         for code in codes:
             metrics.GRAPHQL_ERRORS.labels(code).inc()
         user_id = getattr(context, "user_id", None)

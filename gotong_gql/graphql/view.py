@@ -26,12 +26,8 @@ from strawberry.types.graphql import OperationType
 from gotong_gql import graphiql
 from gotong_gql.graphql import http, sse
 from gotong_gql.graphql.context import Context
-from gotong_gql.graphql.limits import (
-    RATE_LIMITED,
-    GraphQLGuard,
-    classify_parse_error,
-    rate_limited,
-)
+from gotong_gql.graphql.credentials import RATE_LIMITED, rate_limited
+from gotong_gql.graphql.limits import GraphQLGuard, classify_parse_error
 from gotong_gql.graphql.persisted import NOT_IN_LIST, PersistedQueries
 from gotong_gql.graphql.schema import schema
 from gotong_gql.security import TokenError

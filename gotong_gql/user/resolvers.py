@@ -273,7 +273,12 @@ class AccountMutations:
         viewer = await context.require_viewer()
         try:
             async with context.unit_of_work(viewer) as uow:
-                user = await service.update_profile(uow, viewer.user, input_data(input))
+                user = await service.update_profile(
+                    uow,
+                    viewer.user,
+                    input_data(input),
+                    https_only=context.services.settings.is_production,
+                )
         except DomainError as exc:
             return AccountUpdatePayload(user=None, errors=_errors(exc))
         return AccountUpdatePayload(user=UserType.from_row(user), errors=[])

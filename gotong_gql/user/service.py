@@ -9,16 +9,17 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gotong_gql.audit.service import record, snapshot
 from gotong_gql.db import utcnow
-from gotong_gql.errors import DomainError, forbidden, not_found, validate
+from gotong_gql.errors import DomainError, FieldError, forbidden, not_found, validate
 from gotong_gql.security import IssuedToken, TokenCodec, TokenError, hash_password, verify_password
 from gotong_gql.skill.models import Skill, UserSkill
 from gotong_gql.skill.service import ensure_skills, normalise_skill_names
 from gotong_gql.uow import UnitOfWork
+from gotong_gql.urls import HTTPS_ONLY, WebUrl
 from gotong_gql.user.models import GRANTABLE_ROLES, RefreshToken, User, UserRole
 
 MARKOV_NAMESPACE = "gotong_royong"
@@ -54,13 +55,7 @@ class ProfileData(BaseModel):
 
     bio: Annotated[str, StringConstraints(max_length=500)] | None = None
     location: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
-    avatar_url: (
-        Annotated[
-            str,
-            StringConstraints(strip_whitespace=True, max_length=2048, pattern=r"^https?://\S+$"),
-        ]
-        | None
-    ) = None
+    avatar_url: WebUrl | None = None
     skills: list[str] | None = None
 
     @field_validator("skills")
@@ -117,17 +112,7 @@ async def load_user_with_roles(
 async def register(uow: UnitOfWork, raw: dict[str, object]) -> User:
     data = validate(RegisterData, raw)
     session = uow.session
-    clash = (
-        await session.execute(
-            select(User.username, User.email).where(
-                or_(func.lower(User.username) == data.username.lower(), User.email == data.email)
-            )
-        )
-    ).first()
-    if clash is not None:
-        if clash.email == data.email:
-            raise DomainError("EMAIL_TAKEN", "an account with this email exists", "email")
-        raise DomainError("USERNAME_TAKEN", "this username is taken", "username")
+    await _ensure_available(session, data.username, data.email)
     user_id = uuid.uuid4()
     user = User(
         id=user_id,
@@ -143,14 +128,40 @@ async def register(uow: UnitOfWork, raw: dict[str, object]) -> User:
     return user
 
 
+async def _ensure_available(session: AsyncSession, username: str, email: str) -> None:
+    """Each unique field on its own, every taken one reported, in a fixed order: an answer
+    never tells whose email it is (one OR query answered for whichever row came first)."""
+    taken = (
+        await session.execute(
+            select(
+                exists().where(func.lower(User.username) == username.lower()),
+                exists().where(User.email == email),
+            )
+        )
+    ).one()
+    errors = []
+    if taken[0]:
+        errors.append(FieldError("USERNAME_TAKEN", "this username is taken", "username"))
+    if taken[1]:
+        errors.append(FieldError("EMAIL_TAKEN", "an account with this email exists", "email"))
+    if errors:
+        raise DomainError.many(errors)
+
+
+def _by_login(login: str) -> ColumnElement[bool]:
+    """A login is an email or a username, trimmed and in any case."""
+    normalised = login.strip().lower()
+    return or_(User.email == normalised, func.lower(User.username) == normalised)
+
+
+async def login_user_id(session: AsyncSession, login: str) -> uuid.UUID | None:
+    """The account a login names, if any (the login limit is kept per account)."""
+    return await session.scalar(select(User.id).where(_by_login(login)))
+
+
 async def authenticate(session: AsyncSession, login: str, password: str) -> User:
     """Login with email or username. The same error for an unknown user and a wrong password."""
-    login = login.strip()
-    user = await session.scalar(
-        select(User).where(
-            or_(User.email == login.lower(), func.lower(User.username) == login.lower())
-        )
-    )
+    user = await session.scalar(select(User).where(_by_login(login)))
     # Argon2 takes a quarter of a second on purpose: off the event loop.
     known = user.password_hash if user else None
     if not await asyncio.to_thread(verify_password, known, password) or user is None:
@@ -225,8 +236,10 @@ async def revoke_refresh_token(
     )
 
 
-async def update_profile(uow: UnitOfWork, user: User, raw: dict[str, object]) -> User:
-    data = validate(ProfileData, raw)
+async def update_profile(
+    uow: UnitOfWork, user: User, raw: dict[str, object], *, https_only: bool = True
+) -> User:
+    data = validate(ProfileData, raw, context={HTTPS_ONLY: https_only})
     before = snapshot(user, PROFILE_FIELDS)
     for name in data.model_fields_set - {"skills"}:
         setattr(user, name, getattr(data, name))

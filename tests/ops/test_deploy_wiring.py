@@ -73,11 +73,18 @@ SECRET_ENV = frozenset(
         "S3_SECRET_KEY",
         "POSTGRES_PASSWORD",
         "MINIO_ROOT_PASSWORD",
+        "METRICS_TOKEN",
     }
 )
 # Compose's required substitutions: `up` stops when one is missing.
 REQUIRED_COMPOSE_VARIABLES = frozenset(
-    {"POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD", "JWT_SECRET", "MARKOV_WEBHOOK_SECRET"}
+    {
+        "POSTGRES_PASSWORD",
+        "MINIO_ROOT_PASSWORD",
+        "JWT_SECRET",
+        "MARKOV_WEBHOOK_SECRET",
+        "METRICS_TOKEN",
+    }
 )
 PLACEHOLDER = "REPLACE_ME"
 # Labels Prometheus adds to every series, and the histogram's bucket label.

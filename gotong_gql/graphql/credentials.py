@@ -1,0 +1,140 @@
+"""The windows of the credential mutations: tokenCreate (password guessing) and accountRegister.
+
+A tokenCreate is charged before its password is checked, one atomic increment per window (the
+limiter's `hit`), so that concurrent guesses cannot all pass a look taken before any of them was
+counted: first the IP's window (no SQL yet), then the account's. The account's window is kept by
+the account (its id, looked up by the login as `authenticate` does), so that its username and
+its email draw on one budget; a login that names no account is kept by the login itself (hashed).
+Past either window the request is refused before the password is checked.
+
+A right password is given back afterwards: logins still cost only when they fail, so an owner
+under the limit logs in as often as they like. What counts as right is a payload showing issued
+tokens (`accessToken`, `refreshToken` or `user`): a client that selects none of them keeps its
+charge, since only answers an attacker cannot fake are refunded. (A refund that lands after its
+window has ended opens the next one a step lower: at most one more guess, once per login of the
+owner that straddles a window's end.)
+
+accountRegister counts every attempt, per email and per IP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+)
+from limits import RateLimitItem
+
+from gotong_gql.graphql.cost import DocumentShape, arguments, response_key
+from gotong_gql.ratelimit import Decision, Policies, RateLimiter, account_key, client_key
+from gotong_gql.user.service import login_user_id
+
+RATE_LIMITED = "RATE_LIMITED"
+# Checked by a password (or create one); at most one per operation (the limits rule).
+CREDENTIAL_FIELDS = frozenset({"tokenCreate", "accountRegister"})
+ISSUED_FIELDS = ("accessToken", "refreshToken", "user")
+
+
+def rate_limited(decision: Decision, what: str) -> GraphQLError:
+    return GraphQLError(
+        f"rate limit exceeded ({what}); retry in {decision.retry_after} s",
+        extensions={"code": RATE_LIMITED, "retryAfter": decision.retry_after},
+    )
+
+
+def client_ip(request: Any) -> str:
+    client = getattr(request, "client", None)
+    return client_key(client.host if client else None)
+
+
+@dataclass(frozen=True)
+class LoginCharge:
+    """The windows one tokenCreate was charged to, given back if its password was right."""
+
+    node: FieldNode
+    windows: tuple[tuple[RateLimitItem, tuple[str, ...]], ...]
+
+    def succeeded(self, shape: DocumentShape, result: Any) -> bool:
+        data = getattr(result, "data", None) or {}
+        payload = data.get(response_key(self.node))
+        if not isinstance(payload, dict) or self.node.selection_set is None:
+            return False
+        issued = [
+            response_key(field)
+            for field in shape.fields(self.node.selection_set)
+            if field.name.value in ISSUED_FIELDS
+        ]
+        return any(payload.get(key) is not None for key in issued)
+
+
+async def charge_credentials(
+    limiter: RateLimiter,
+    policies: Policies,
+    schema: GraphQLSchema,
+    shape: DocumentShape,
+    operation: OperationDefinitionNode,
+    variables: Any,
+    context: Any,
+) -> LoginCharge | None:
+    """Charges tokenCreate and accountRegister to their windows, refusing past them; returns
+    what a tokenCreate was charged, for `refund_login`."""
+    if operation.operation != OperationType.MUTATION:
+        return None
+    mutation = schema.mutation_type
+    assert mutation is not None
+    request = context.request
+    ip = client_ip(request)
+    for node in shape.fields(operation.selection_set):
+        name = node.name.value
+        if name not in CREDENTIAL_FIELDS or name not in mutation.fields:
+            continue
+        data = arguments(mutation.fields[name], node, variables).get("input")
+        if name == "tokenCreate":
+            return await _charge_login(limiter, policies, node, _text(data, "login"), ip, context)
+        email = _text(data, "email")
+        by_account = await limiter.hit(
+            policies.register_account, "register", "account", account_key(email)
+        )
+        by_ip = await limiter.hit(policies.register_ip, "register", "ip", ip)
+        _refuse_unless_allowed(request, (by_account, by_ip), "registrations")
+    return None
+
+
+async def refund_login(limiter: RateLimiter, charge: LoginCharge) -> None:
+    for item, key in charge.windows:
+        await limiter.refund(item, *key)
+
+
+async def _charge_login(
+    limiter: RateLimiter, policies: Policies, node: FieldNode, login: str, ip: str, context: Any
+) -> LoginCharge:
+    request = context.request
+    by_ip = (policies.login_ip, ("login", "ip", ip))
+    _refuse_unless_allowed(request, [await limiter.hit(by_ip[0], *by_ip[1])], "login attempts")
+    # Its own short session: the request's stays untouched for the mutation's unit of work.
+    async with context.services.session_factory() as session:
+        user_id = await login_user_id(session, login)
+    account = f"user-{user_id}" if user_id is not None else account_key(login)
+    by_account = (policies.login_account, ("login", "account", account))
+    decision = await limiter.hit(by_account[0], *by_account[1])
+    _refuse_unless_allowed(request, [decision], "login attempts")
+    return LoginCharge(node, (by_ip, by_account))
+
+
+def _text(value: Any, name: str) -> str:
+    found = value.get(name) if isinstance(value, dict) else getattr(value, name, None)
+    return found if isinstance(found, str) else ""
+
+
+def _refuse_unless_allowed(request: Any, decisions: Iterable[Decision], what: str) -> None:
+    for decision in decisions:
+        if not decision.allowed:
+            request.state.rate_limit = decision
+            raise rate_limited(decision, what)
