@@ -91,17 +91,17 @@ NOISE_BYTES_PER_PIXEL = 4.1
 RATE_LIMITS = {"RATE_LIMIT_USER": "100000/minute", "RATE_LIMIT_IP": "100000/minute"}
 
 REGISTER = """mutation($input: AccountRegisterInput!) {
-  accountRegister(input: $input) { user { id } errors { field code message } } }"""
+  accountRegister(input: $input) { user { id } errors { path code message } } }"""
 LOGIN = """mutation($login: String!, $password: String!) {
   tokenCreate(input: {login: $login, password: $password}) {
-    accessToken errors { field code message } } }"""
+    accessToken errors { path code message } } }"""
 CONTRIBUTE = """mutation { contributionCreate(input: {contributionType: COMMUNITY_SERVICE,
-  title: "Cleaned the river"}) { contribution { id } errors { field code message } } }"""
+  title: "Cleaned the river"}) { contribution { id } errors { path code message } } }"""
 REQUEST = """mutation($input: EvidenceUploadRequestInput!) { evidenceUploadRequest(input: $input) {
   evidence { id status } upload { url method headers expiresAt }
-  errors { field code message } } }"""
+  errors { path code message } } }"""
 CONFIRM = """mutation($id: ID!) { evidenceUploadConfirm(input: {evidenceId: $id}) {
-  evidence { id status } errors { field code message } } }"""
+  evidence { id status } errors { path code message } } }"""
 STATUS = """query($id: ID!) { evidence(id: $id) { status } }"""
 DETAILS = """query($id: ID!) { evidence(id: $id) { status mediaHash sizeBytes contentType exif
   rejectionReason warnings { code } } }"""

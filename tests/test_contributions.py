@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import json
 
-from tests.helpers import create_task, create_user, json_value, register, uuid_text
+from tests.helpers import (
+    create_task,
+    create_user,
+    input_path,
+    json_value,
+    register,
+    uuid_text,
+)
 
 ASSIGN = """mutation($t: ID!, $u: ID!) { taskAssign(input: {taskId: $t, assigneeId: $u})
   { errors { code } } }"""
@@ -14,9 +21,9 @@ COMPLETE = """mutation($input: TaskCompleteInput!) { taskComplete(input: $input)
   task { status completedAt contribution { title } }
   contribution { id contributionType title description evidenceUrl verificationStatus metadata
                  user { username } task { title } skills { name } }
-  errors { field code } } }"""
+  errors { path code } } }"""
 CONTRIBUTE = """mutation($input: ContributionCreateInput!) { contributionCreate(input: $input) {
-  contribution { contributionType title skills { name } metadata } errors { field code } } }"""
+  contribution { contributionType title skills { name } metadata } errors { path code } } }"""
 
 
 async def _in_progress_task(api):
@@ -81,7 +88,7 @@ async def test_complete_creates_the_contribution_and_its_event(api):
 async def _refused(api, who, variables, code, field):
     payload = (await api.gql(COMPLETE, {"input": variables}, who.token))["taskComplete"]
     assert payload["task"] is None
-    assert payload["errors"] == [{"code": code, "field": field}], variables
+    assert payload["errors"] == [{"code": code, "path": input_path(field)}], variables
 
 
 async def test_refused_completions_write_nothing(api):
@@ -150,7 +157,7 @@ async def test_standalone_contribution(api):
         payload = (await api.gql(CONTRIBUTE, variables, ayu.token))["contributionCreate"]
         assert payload == {
             "contribution": None,
-            "errors": [{"field": field, "code": "INVALID_INPUT"}],
+            "errors": [{"path": input_path(field), "code": "INVALID_INPUT"}],
         }, fields
     assert await api.table_counts() == before
 

@@ -15,7 +15,7 @@ VERIFY = """mutation($c: ID!, $o: VerificationOutcome!, $s: Float, $n: String) {
     contribution { verificationStatus evidenceQualityScore reputationMultiplier }
     verification { outcome evidenceQualityScore reputationMultiplier notes
                    verifier { username } }
-    errors { field code } } }"""
+    errors { path code } } }"""
 
 
 async def _setup(api, verifiers=3):
@@ -97,16 +97,16 @@ async def test_who_may_verify(api):
     )["contributionCreate"]["contribution"]["id"]
     before = await api.table_counts()
     assert (await _verify(api, author, contribution_id, "APPROVED"))["errors"] == [
-        {"field": None, "code": "FORBIDDEN"}
+        {"path": None, "code": "FORBIDDEN"}
     ]  # not a verifier
     assert (await _verify(api, author_as_verifier, own, "APPROVED"))["errors"] == [
-        {"field": None, "code": "FORBIDDEN"}
+        {"path": None, "code": "FORBIDDEN"}
     ]  # own contribution
     assert (await _verify(api, verifier, contribution_id, "APPROVED", score=1.5))["errors"] == [
-        {"field": "evidenceQualityScore", "code": "INVALID_INPUT"}
+        {"path": ["input", "evidenceQualityScore"], "code": "INVALID_INPUT"}
     ]
     assert (await _verify(api, verifier, contribution_id, "PENDING"))["errors"] == [
-        {"field": "outcome", "code": "INVALID_INPUT"}
+        {"path": ["input", "outcome"], "code": "INVALID_INPUT"}
     ]
     assert await api.table_counts() == before
 

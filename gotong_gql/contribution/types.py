@@ -14,6 +14,7 @@ from gotong_gql.contribution.verification import reputation_multiplier
 from gotong_gql.evidence import service as evidence_service
 from gotong_gql.evidence.types import EvidenceType
 from gotong_gql.graphql.context import Context
+from gotong_gql.graphql.errors import UserError
 from gotong_gql.graphql.nodes import load_nodes
 from gotong_gql.graphql.pagination import connection, page_window
 from gotong_gql.skill.types import SkillType
@@ -177,9 +178,7 @@ class ContributionErrorCode(Enum):
 
 
 @strawberry.type
-class ContributionError:
-    field: str | None
-    message: str
+class ContributionError(UserError):
     code: ContributionErrorCode
 
 

@@ -13,6 +13,7 @@ from strawberry.scalars import JSON
 from gotong_gql.evidence import service
 from gotong_gql.evidence.models import Evidence, Witness
 from gotong_gql.graphql.context import Context
+from gotong_gql.graphql.errors import UserError
 
 
 @strawberry.enum
@@ -159,9 +160,7 @@ class EvidenceErrorCode(Enum):
 
 
 @strawberry.type
-class EvidenceError:
-    field: str | None
-    message: str
+class EvidenceError(UserError):
     code: EvidenceErrorCode
 
 

@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 from gotong_gql.audit import service as audit_service
 from gotong_gql.audit.types import AuditEntryType
 from gotong_gql.graphql.context import Context
+from gotong_gql.graphql.errors import UserError
 from gotong_gql.graphql.nodes import load_nodes
 from gotong_gql.graphql.pagination import connection, page_window
 from gotong_gql.skill.types import SkillType
@@ -197,9 +198,7 @@ class TaskErrorCode(Enum):
 
 
 @strawberry.type
-class TaskError:
-    field: str | None
-    message: str
+class TaskError(UserError):
     code: TaskErrorCode
 
 

@@ -8,7 +8,7 @@ from strawberry import relay
 
 from gotong_gql.errors import DomainError
 from gotong_gql.graphql.context import Context
-from gotong_gql.graphql.errors import bad_input, payload_errors, query_error
+from gotong_gql.graphql.errors import UserError, bad_input, payload_errors, query_error
 from gotong_gql.graphql.ids import parse_global_id
 from gotong_gql.graphql.inputs import input_data
 from gotong_gql.graphql.pagination import connection, page_window
@@ -39,9 +39,7 @@ class AccountErrorCode(Enum):
 
 
 @strawberry.type
-class AccountError:
-    field: str | None
-    message: str
+class AccountError(UserError):
     code: AccountErrorCode
 
 

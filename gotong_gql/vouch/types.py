@@ -9,6 +9,7 @@ import strawberry
 from strawberry import relay
 
 from gotong_gql.graphql.context import Context
+from gotong_gql.graphql.errors import UserError
 from gotong_gql.graphql.nodes import load_nodes
 from gotong_gql.skill.models import Skill
 from gotong_gql.skill.types import SkillType
@@ -88,9 +89,7 @@ class VouchErrorCode(Enum):
 
 
 @strawberry.type
-class VouchError:
-    field: str | None
-    message: str
+class VouchError(UserError):
     code: VouchErrorCode
 
 

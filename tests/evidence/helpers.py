@@ -18,9 +18,9 @@ CONTRIBUTE = """mutation { contributionCreate(input: {contributionType: COMMUNIT
   title: "Cleaned the river"}) { contribution { id } errors { code } } }"""
 REQUEST = """mutation($input: EvidenceUploadRequestInput!) { evidenceUploadRequest(input: $input) {
   evidence { id status } upload { url method headers expiresAt }
-  errors { field code message } } }"""
+  errors { path code message } } }"""
 CONFIRM = """mutation($id: ID!) { evidenceUploadConfirm(input: {evidenceId: $id}) {
-  evidence { id status } errors { field code } } }"""
+  evidence { id status } errors { path code } } }"""
 EVIDENCE = """query($id: ID!) { evidence(id: $id) { status mediaHash exif rejectionReason
   warnings { code } contentType sizeBytes fileUrl } }"""
 

@@ -23,11 +23,11 @@ from tests.evidence.helpers import (
     put_object,
     task_contribution,
 )
-from tests.helpers import create_user, register
+from tests.helpers import create_user, input_path, register
 
 WIB = timezone(timedelta(hours=7))
 SUBMIT = """mutation($input: EvidenceSubmitInput!) { evidenceSubmit(input: $input) {
-  evidence { id status warnings { code } } errors { field code message } } }"""
+  evidence { id status warnings { code } } errors { path code message } } }"""
 
 
 def _stamp(delta: timedelta = timedelta(hours=-1)) -> datetime:
@@ -150,7 +150,7 @@ async def test_upload_requests_refused_synchronously_write_nothing(api, fields, 
     before = await api.table_counts()
     requested = await _request(api, account, contribution_id, **fields)
     assert requested["evidence"] is None
-    assert [(e["code"], e["field"]) for e in requested["errors"]] == [(code, field)]
+    assert [(e["code"], e["path"]) for e in requested["errors"]] == [(code, input_path(field))]
     assert await api.table_counts() == before
 
 
@@ -198,7 +198,7 @@ async def test_witness_attestations_refused_write_nothing(api, fields, code, fie
     }
     payload = (await api.gql(SUBMIT, variables, account.token))["evidenceSubmit"]
     assert payload["evidence"] is None
-    assert [(e["code"], e["field"]) for e in payload["errors"]] == [(code, field)]
+    assert [(e["code"], e["path"]) for e in payload["errors"]] == [(code, input_path(field))]
     assert await api.table_counts() == before
 
 
@@ -322,7 +322,7 @@ async def test_a_tampered_upload_url_is_refused(api):
     assert (await put_object(api, upload, photo, None)).status_code == 403
     confirmed = await api.gql(CONFIRM, {"id": requested["evidence"]["id"]}, account.token)
     assert confirmed["evidenceUploadConfirm"]["errors"] == [
-        {"field": "evidenceId", "code": "NOT_UPLOADED"}
+        {"path": ["input", "evidenceId"], "code": "NOT_UPLOADED"}
     ]
 
 

@@ -17,7 +17,7 @@ from tests.webhook.conftest import MARKOV_SECRET, eventually
 
 CONTRIBUTE = """
 mutation($input: ContributionCreateInput!) {
-  contributionCreate(input: $input) { contribution { id } errors { field code } }
+  contributionCreate(input: $input) { contribution { id } errors { path code } }
 }"""
 CONTRIBUTION = {
     "contributionType": "DOCUMENTATION",
