@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tests.evidence.helpers import contributor_with_contribution
-from tests.helpers import register
+from tests.helpers import create_task, create_user, register
 
 SUBMIT = """mutation($input: EvidenceSubmitInput!) { evidenceSubmit(input: $input) {
   evidence { id }
@@ -22,9 +22,9 @@ def _now() -> str:
 async def test_one_fragment_reads_every_payload_error_and_its_path(api):
     account, contribution_id = await contributor_with_contribution(api)
     witnesses = [
-        {"witnessName": "Pak Joko", "relationship": "peer"},
-        {"witnessName": "Bu Sri", "relationship": "supervisor"},
-        {"witnessName": "  ", "relationship": "other"},
+        {"witnessName": "Pak Joko", "relationship": "PEER"},
+        {"witnessName": "Bu Sri", "relationship": "SUPERVISOR"},
+        {"witnessName": "  ", "relationship": "OTHER"},
     ]
     variables = {
         "input": {
@@ -87,3 +87,68 @@ async def test_every_payload_error_implements_user_error(api):
         (code,) = [field for field in by_name[name]["fields"] if field["name"] == "code"]
         assert code["type"]["kind"] == "NON_NULL"
         assert code["type"]["ofType"]["kind"] == "ENUM"
+
+
+VOUCH = """mutation($input: VouchCreateInput!) { vouchCreate(input: $input) {
+  vouch { weightHint } errors { path code } } }"""
+VOUCHES = """query($u: ID!) { vouches(first: 5, filter: {voucheeId: $u}) {
+  edges { node { weightHint } } } }"""
+WITNESSES = """query($id: ID!) { evidence(id: $id) { witnesses { witnessName relationship } } }"""
+
+
+async def test_an_enum_read_is_an_enum_that_can_be_sent_back(api):
+    ayu, budi, dewi = [await register(api, name) for name in ("ayu", "budi", "dewi")]
+    strong = {"voucheeId": budi.id, "weightHint": "STRONG"}
+    first = await api.gql(VOUCH, {"input": strong}, ayu.token)
+    assert first["vouchCreate"] == {"vouch": {"weightHint": "STRONG"}, "errors": []}
+    read = await api.gql(VOUCHES, {"u": budi.id}, ayu.token)
+    (edge,) = read["vouches"]["edges"]
+    again = {"voucheeId": dewi.id, "weightHint": edge["node"]["weightHint"]}
+    second = await api.gql(VOUCH, {"input": again}, ayu.token)
+    assert second["vouchCreate"] == {"vouch": {"weightHint": "STRONG"}, "errors": []}
+
+    # A value outside the enum is refused by the schema, naming the enum's values, never ours.
+    before = await api.table_counts()
+    lower = {"voucheeId": dewi.id, "weightHint": "strong"}
+    response = await api.post(VOUCH, {"input": lower}, ayu.token)
+    (error,) = response.json()["errors"]
+    assert error["extensions"] == {"code": "GRAPHQL_VALIDATION_FAILED"}
+    assert "'STRONG'" in error["message"]
+    assert await api.table_counts() == before
+
+
+async def test_witness_relationships_are_one_enum_both_ways(api):
+    account, contribution_id = await contributor_with_contribution(api)
+    witnesses = [
+        {"witnessName": "Pak Joko", "relationship": "SUPERVISOR"},
+        {"witnessName": "Bu Sri", "relationship": "BENEFICIARY"},
+    ]
+    variables = {
+        "input": {
+            "contributionId": contribution_id,
+            "evidenceType": "WITNESS_ATTESTATION",
+            "timestamp": _now(),
+            "witnesses": witnesses,
+        }
+    }
+    submitted = (await api.gql(SUBMIT, variables, account.token))["evidenceSubmit"]
+    assert submitted["errors"] == []
+    read = await api.gql(WITNESSES, {"id": submitted["evidence"]["id"]}, account.token)
+    assert read["evidence"]["witnesses"] == witnesses
+    before = await api.table_counts()
+    cousin = {"witnessName": "Pak Joko", "relationship": "COUSIN"}
+    response = await api.post(
+        SUBMIT, {"input": {**variables["input"], "witnesses": [cousin]}}, account.token
+    )
+    (error,) = response.json()["errors"]
+    assert error["extensions"] == {"code": "GRAPHQL_VALIDATION_FAILED"}
+    assert await api.table_counts() == before
+
+
+async def test_messages_name_states_as_the_schema_does(api):
+    siti = await create_user(api, "siti", ["organizer"])
+    task = await create_task(api, siti)
+    cancel = "mutation($t: ID!) { taskCancel(input: {taskId: $t}) { errors { message } } }"
+    assert (await api.gql(cancel, {"t": task["id"]}, siti.token))["taskCancel"]["errors"] == []
+    again = await api.gql(cancel, {"t": task["id"]}, siti.token)
+    assert again["taskCancel"]["errors"] == [{"message": "cannot cancel a task that is CANCELLED"}]

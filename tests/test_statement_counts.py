@@ -73,7 +73,7 @@ async def test_profile_runs_at_most_six_statements(api):
         friend = await register(api, f"friend{index}")
         data = await api.gql(
             VOUCH,
-            {"input": {"voucheeId": ayu.id, "skill": skills[index % 5], "weightHint": "moderate"}},
+            {"input": {"voucheeId": ayu.id, "skill": skills[index % 5], "weightHint": "MODERATE"}},
             friend.token,
         )
         assert data["vouchCreate"]["errors"] == []

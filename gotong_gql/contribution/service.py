@@ -165,7 +165,7 @@ async def complete_task(
         raise forbidden("only the assignee completes the task")
     if task.status != "in_progress":
         raise DomainError(
-            "INVALID_TRANSITION", f"cannot complete a task that is {task.status}", "taskId"
+            "INVALID_TRANSITION", f"cannot complete a task that is {task.status.upper()}", "taskId"
         )
     data = validate(CompletionData, raw)
     now = utcnow()

@@ -40,6 +40,12 @@ class VerificationOutcome(Enum):
     PENDING = "pending"
 
 
+@strawberry.enum(description="What a verifier decides (a verifier never chooses PENDING).")
+class VerificationDecision(Enum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
 @strawberry.type(name="Verification", description="One verifier's outcome for a contribution.")
 class VerificationType(relay.Node):
     id: relay.NodeID[str]
@@ -211,7 +217,7 @@ class ContributionFilterInput:
 @strawberry.input
 class ContributionVerifyInput:
     contribution_id: strawberry.ID
-    outcome: VerificationOutcome = strawberry.field(description="APPROVED or REJECTED.")
+    outcome: VerificationDecision
     evidence_quality_score: float | None = strawberry.field(
         default=None, description="0..1; computed from the evidence when omitted."
     )

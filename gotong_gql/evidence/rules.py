@@ -78,7 +78,7 @@ def check_witnesses(witnesses: list[dict[str, Any]] | None) -> list[dict[str, An
         if witness.get("relationship") not in WITNESS_RELATIONSHIPS:
             raise DomainError(
                 "INVALID_PAYLOAD",
-                f"relationship must be one of {', '.join(WITNESS_RELATIONSHIPS)}",
+                f"relationship must be one of {', '.join(WITNESS_RELATIONSHIPS).upper()}",
                 f"{path}.relationship",
             )
         if len(witness.get("statement") or "") > 2000:

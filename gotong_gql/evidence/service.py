@@ -112,7 +112,7 @@ async def request_upload(
     if content_type not in allowed:
         raise DomainError(
             "INVALID_PAYLOAD",
-            f"{evidence_type} accepts {', '.join(sorted(allowed))}",
+            f"{evidence_type.upper()} accepts {', '.join(sorted(allowed))}",
             "contentType",
         )
     size = raw["size_bytes"]
@@ -166,7 +166,9 @@ def _size_rule(content_type: str) -> str:
 
 def _ensure_pending(evidence: Evidence) -> None:
     if evidence.status != "pending_upload":
-        raise DomainError("INVALID_TRANSITION", f"the evidence is {evidence.status}", "evidenceId")
+        raise DomainError(
+            "INVALID_TRANSITION", f"the evidence is {evidence.status.upper()}", "evidenceId"
+        )
 
 
 async def confirm_upload(uow: UnitOfWork, services: Services, evidence_id: uuid.UUID) -> Evidence:

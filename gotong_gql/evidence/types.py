@@ -31,10 +31,18 @@ class EvidenceKind(Enum):
     WITNESS_ATTESTATION = "witness_attestation"
 
 
+@strawberry.enum
+class WitnessRelationship(Enum):
+    SUPERVISOR = "supervisor"
+    PEER = "peer"
+    BENEFICIARY = "beneficiary"
+    OTHER = "other"
+
+
 @strawberry.type(name="Witness")
 class WitnessType:
     witness_name: str
-    relationship: str
+    relationship: WitnessRelationship
     statement: str | None
     contact: str | None
 
@@ -42,15 +50,23 @@ class WitnessType:
     def from_row(cls, row: Witness) -> WitnessType:
         return cls(
             witness_name=row.witness_name,
-            relationship=row.relationship,
+            relationship=WitnessRelationship(row.relationship),
             statement=row.statement,
             contact=row.contact,
         )
 
 
+@strawberry.enum
+class EvidenceWarningCode(Enum):
+    EXIF_TIME_MISMATCH = "EXIF_TIME_MISMATCH"
+    POOR_GPS_ACCURACY = "POOR_GPS_ACCURACY"
+    EVIDENCE_TIME_SPREAD = "EVIDENCE_TIME_SPREAD"
+    EVIDENCE_LOCATION_SPREAD = "EVIDENCE_LOCATION_SPREAD"
+
+
 @strawberry.type
 class EvidenceWarning:
-    code: str
+    code: EvidenceWarningCode
     message: str
 
 
@@ -93,7 +109,12 @@ class EvidenceType(relay.Node):
             content_type=row.content_type,
             size_bytes=row.size_bytes,
             exif=row.metadata_.get("exif"),
-            warnings=[EvidenceWarning(**warning) for warning in row.warnings],
+            warnings=[
+                EvidenceWarning(
+                    code=EvidenceWarningCode(warning["code"]), message=warning["message"]
+                )
+                for warning in row.warnings
+            ],
             rejection_reason=row.rejection_reason,
             created_at=row.created_at,
             processed_at=row.processed_at,
@@ -174,7 +195,7 @@ class LocationInput:
 @strawberry.input
 class WitnessInput:
     witness_name: str
-    relationship: str = strawberry.field(description="supervisor, peer, beneficiary or other.")
+    relationship: WitnessRelationship
     statement: str | None = None
     contact: str | None = None
 

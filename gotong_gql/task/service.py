@@ -148,7 +148,7 @@ async def _task_for_update(uow: UnitOfWork, task_id: uuid.UUID) -> Task:
 def _ensure_status(task: Task, allowed: tuple[str, ...], action: str) -> None:
     if task.status not in allowed:
         raise DomainError(
-            "INVALID_TRANSITION", f"cannot {action} a task that is {task.status}", "taskId"
+            "INVALID_TRANSITION", f"cannot {action} a task that is {task.status.upper()}", "taskId"
         )
 
 

@@ -99,9 +99,7 @@ class VouchCreateInput:
     skill: str | None = strawberry.field(
         default=None, description="A skill name; none for a general vouch."
     )
-    weight_hint: str | None = strawberry.field(
-        default=None, description="strong, moderate or light."
-    )
+    weight_hint: WeightHint | None = None
     message: str | None = strawberry.field(default=None, description="At most 500 characters.")
 
 

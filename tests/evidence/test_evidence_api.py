@@ -159,24 +159,19 @@ async def test_upload_requests_refused_synchronously_write_nothing(api, fields, 
     [
         ({"witnesses": []}, "MISSING_WITNESSES", "witnesses"),
         (
-            {"witnesses": [{"witnessName": f"w{i}", "relationship": "peer"} for i in range(11)]},
+            {"witnesses": [{"witnessName": f"w{i}", "relationship": "PEER"} for i in range(11)]},
             "INVALID_PAYLOAD",
             "witnesses",
         ),
         (
-            {"witnesses": [{"witnessName": " ", "relationship": "peer"}]},
+            {"witnesses": [{"witnessName": " ", "relationship": "PEER"}]},
             "INVALID_PAYLOAD",
             "witnesses.0.witnessName",
         ),
         (
-            {"witnesses": [{"witnessName": "Pak Joko", "relationship": "cousin"}]},
-            "INVALID_PAYLOAD",
-            "witnesses.0.relationship",
-        ),
-        (
             {
                 "witnesses": [
-                    {"witnessName": "Pak Joko", "relationship": "peer", "statement": "x" * 2001}
+                    {"witnessName": "Pak Joko", "relationship": "PEER", "statement": "x" * 2001}
                 ]
             },
             "INVALID_PAYLOAD",
@@ -252,7 +247,7 @@ async def test_gps_and_witness_evidence_with_warnings(api):
             "witnesses": [
                 {
                     "witnessName": "Pak Joko",
-                    "relationship": "supervisor",
+                    "relationship": "SUPERVISOR",
                     "statement": "I saw it",
                     "contact": "+62 812",
                 }

@@ -23,7 +23,7 @@ async def test_vouch_is_delivered_and_counts_as_an_endorsement(api, markov, work
             "input": {
                 "voucheeId": budi.id,
                 "skill": "Carpentry",
-                "weightHint": "strong",
+                "weightHint": "STRONG",
                 "message": "Fixed my roof",
             }
         },
@@ -75,7 +75,6 @@ async def test_refused_vouches_write_nothing_and_send_nothing(api, markov, worke
         ({"voucheeId": ayu.id}, "SELF_VOUCH", "voucheeId"),
         ({"voucheeId": budi.id}, "DUPLICATE_VOUCH", "voucheeId"),
         ({"voucheeId": "VXNlcjpub3QtYS11dWlk"}, "NOT_FOUND", "voucheeId"),
-        ({"voucheeId": budi.id, "weightHint": "enormous"}, "INVALID_INPUT", "weightHint"),
         ({"voucheeId": budi.id, "message": "x" * 501}, "INVALID_INPUT", "message"),
     ]
     for variables, code, field in cases:
