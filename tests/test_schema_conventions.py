@@ -3,7 +3,8 @@ interface, enums both ways, one DateTime, one vocabulary for places, `user(by:)`
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta, timezone
 
 from tests.evidence.helpers import contributor_with_contribution
 from tests.helpers import create_task, create_user, register
@@ -152,3 +153,72 @@ async def test_messages_name_states_as_the_schema_does(api):
     assert (await api.gql(cancel, {"t": task["id"]}, siti.token))["taskCancel"]["errors"] == []
     again = await api.gql(cancel, {"t": task["id"]}, siti.token)
     assert again["taskCancel"]["errors"] == [{"message": "cannot cancel a task that is CANCELLED"}]
+
+
+UTC_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+SUBMIT_GPS = """mutation($input: EvidenceSubmitInput!) { evidenceSubmit(input: $input) {
+  evidence { id timestamp createdAt } errors { path code } } }"""
+
+
+def _gps(contribution_id: str, timestamp: object) -> dict[str, object]:
+    return {
+        "input": {
+            "contributionId": contribution_id,
+            "evidenceType": "GPS_VERIFICATION",
+            "timestamp": timestamp,
+            "location": {"lat": -7.8, "lon": 110.36},
+        }
+    }
+
+
+async def test_date_times_are_rfc3339_with_an_offset_in_and_utc_out(api):
+    account, contribution_id = await contributor_with_contribution(api)
+    wib = timezone(timedelta(hours=7))
+    moment = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
+    sent = {
+        moment.astimezone(wib).isoformat(): moment,
+        moment.strftime("%Y-%m-%dt%H:%M:%S.123456789z"): moment.replace(microsecond=123456),
+        moment.astimezone(wib).strftime("%Y-%m-%dT%H:%M:%S.5%z")[:-2] + ":00": moment.replace(
+            microsecond=500000
+        ),
+    }
+    for text, expected in sent.items():
+        payload = (await api.gql(SUBMIT_GPS, _gps(contribution_id, text), account.token))[
+            "evidenceSubmit"
+        ]
+        assert payload["errors"] == [], text
+        evidence = payload["evidence"]
+        assert evidence["timestamp"] == expected.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), text
+        assert UTC_TEXT.fullmatch(evidence["createdAt"]), evidence["createdAt"]
+
+    types = await api.gql(
+        '{ __type(name: "DateTime") { kind specifiedByURL } }', token=account.token
+    )
+    assert types["__type"] == {
+        "kind": "SCALAR",
+        "specifiedByURL": "https://scalars.graphql.org/andimarek/date-time",
+    }
+
+
+async def test_a_time_that_is_not_rfc3339_with_an_offset_is_invalid_timestamp_in_the_payload(api):
+    account, contribution_id = await contributor_with_contribution(api)
+    before = await api.table_counts()
+    naive = (datetime.now(UTC) - timedelta(hours=1)).replace(tzinfo=None).isoformat()
+    for value in (naive, "2026-02-09", 1795860000, "yesterday", "2026-02-30T10:00:00Z", True):
+        response = await api.post(SUBMIT_GPS, _gps(contribution_id, value), account.token)
+        assert response.status_code == 200, value
+        body = response.json()
+        assert "errors" not in body, value
+        assert body["data"]["evidenceSubmit"] == {
+            "evidence": None,
+            "errors": [{"path": ["input", "timestamp"], "code": "INVALID_TIMESTAMP"}],
+        }, value
+    # The same for a literal written into the document rather than passed as a variable.
+    literal = f"""mutation {{ evidenceSubmit(input: {{contributionId: "{contribution_id}",
+      evidenceType: GPS_VERIFICATION, timestamp: 1795860000, location: {{lat: 1, lon: 1}}}})
+      {{ evidence {{ id }} errors {{ path code }} }} }}"""
+    data = await api.gql(literal, token=account.token)
+    assert data["evidenceSubmit"]["errors"] == [
+        {"path": ["input", "timestamp"], "code": "INVALID_TIMESTAMP"}
+    ]
+    assert await api.table_counts() == before

@@ -9,9 +9,11 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
+from gotong_gql import rfc3339
 from gotong_gql.db import utcnow
 from gotong_gql.errors import DomainError
 from gotong_gql.evidence.models import WITNESS_RELATIONSHIPS
+from gotong_gql.rfc3339 import NotADateTime
 
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_AGE = timedelta(days=30)
@@ -20,19 +22,21 @@ EXIF_TIME_TOLERANCE = timedelta(seconds=60)
 POOR_GPS_ACCURACY_M = 100.0
 SPREAD_DAYS = timedelta(days=7)
 SPREAD_KM = 1.0
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 
 
-def parse_timestamp(value: str, field: str = "timestamp") -> datetime:
-    """RFC 3339 with a time zone, not in the future (5 minutes of skew), at most 30 days old."""
-    if not isinstance(value, str) or not _RFC3339.match(value.strip()):
+def parse_timestamp(value: datetime | NotADateTime | str, field: str = "timestamp") -> datetime:
+    """RFC 3339 with a time zone, not in the future (5 minutes of skew), at most 30 days old.
+
+    `value` comes from the `DateTime` scalar, which hands over what it could not read as a
+    `NotADateTime` so that it is refused here, with this code, in the payload."""
+    moment = value if isinstance(value, datetime) else rfc3339.parse(value)
+    if moment is None or moment.tzinfo is None:
         raise DomainError(
             "INVALID_TIMESTAMP",
             "must be RFC 3339 with a time zone, e.g. 2026-02-09T10:30:00Z",
             field,
         )
-    moment = datetime.fromisoformat(value.strip().replace("z", "Z"))
     now = utcnow()
     if moment > now + CLOCK_SKEW:
         raise DomainError("INVALID_TIMESTAMP", "is in the future", field)

@@ -206,7 +206,9 @@ class EvidenceUploadRequestInput:
     evidence_type: EvidenceKind
     content_type: str = strawberry.field(description="image/jpeg, image/png, image/heic, ...")
     size_bytes: int
-    timestamp: str = strawberry.field(description="RFC 3339 with a time zone.")
+    timestamp: datetime = strawberry.field(
+        description="When the proof was taken: at most 5 minutes ahead, at most 30 days old."
+    )
     media_hash: str | None = strawberry.field(
         default=None, description="The SHA-256 the client computed; a mismatch rejects."
     )
@@ -235,7 +237,9 @@ class EvidenceUploadConfirmPayload:
 class EvidenceSubmitInput:
     contribution_id: strawberry.ID
     evidence_type: EvidenceKind
-    timestamp: str = strawberry.field(description="RFC 3339 with a time zone.")
+    timestamp: datetime = strawberry.field(
+        description="When the proof was taken: at most 5 minutes ahead, at most 30 days old."
+    )
     location: LocationInput | None = None
     media_hash: str | None = None
     witnesses: list[WitnessInput] | None = None
