@@ -166,7 +166,7 @@ def _gps(contribution_id: str, timestamp: object) -> dict[str, object]:
             "contributionId": contribution_id,
             "evidenceType": "GPS_VERIFICATION",
             "timestamp": timestamp,
-            "location": {"lat": -7.8, "lon": 110.36},
+            "location": {"latitude": -7.8, "longitude": 110.36},
         }
     }
 
@@ -215,10 +215,45 @@ async def test_a_time_that_is_not_rfc3339_with_an_offset_is_invalid_timestamp_in
         }, value
     # The same for a literal written into the document rather than passed as a variable.
     literal = f"""mutation {{ evidenceSubmit(input: {{contributionId: "{contribution_id}",
-      evidenceType: GPS_VERIFICATION, timestamp: 1795860000, location: {{lat: 1, lon: 1}}}})
+      evidenceType: GPS_VERIFICATION, timestamp: 1795860000,
+      location: {{latitude: 1, longitude: 1}}}})
       {{ evidence {{ id }} errors {{ path code }} }} }}"""
     data = await api.gql(literal, token=account.token)
     assert data["evidenceSubmit"]["errors"] == [
         {"path": ["input", "timestamp"], "code": "INVALID_TIMESTAMP"}
     ]
     assert await api.table_counts() == before
+
+
+PLACE = """mutation($input: EvidenceSubmitInput!) { evidenceSubmit(input: $input) {
+  evidence { evidenceType latitude longitude accuracyMeters } errors { path code } } }"""
+FIELD_TYPES = """{
+  contribution: __type(name: "Contribution") { fields { name type { ofType { name } } } }
+  evidence: __type(name: "Evidence") { fields { name type { ofType { name } } } } }"""
+
+
+async def test_one_vocabulary_for_places_and_types(api):
+    account, contribution_id = await contributor_with_contribution(api)
+    variables = _gps(contribution_id, _now())
+    location = {"latitude": -7.8, "longitude": 110.36, "accuracyMeters": 12.5}
+    variables["input"]["location"] = location
+    payload = (await api.gql(PLACE, variables, account.token))["evidenceSubmit"]
+    assert payload == {"evidence": {"evidenceType": "GPS_VERIFICATION", **location}, "errors": []}
+    before = await api.table_counts()
+    variables["input"]["location"] = {**location, "accuracyMeters": -1}
+    refused = (await api.gql(PLACE, variables, account.token))["evidenceSubmit"]
+    assert refused["errors"] == [
+        {"path": ["input", "location", "accuracyMeters"], "code": "INVALID_PAYLOAD"}
+    ]
+    variables["input"]["location"] = {"latitude": 91, "longitude": 0}
+    refused = (await api.gql(PLACE, variables, account.token))["evidenceSubmit"]
+    assert refused["errors"] == [
+        {"path": ["input", "location", "latitude"], "code": "INVALID_COORDINATES"}
+    ]
+    assert await api.table_counts() == before
+
+    types = await api.gql(FIELD_TYPES, token=account.token)
+    contribution = {f["name"]: f["type"]["ofType"] for f in types["contribution"]["fields"]}
+    evidence = {f["name"]: f["type"]["ofType"] for f in types["evidence"]["fields"]}
+    assert contribution["contributionType"] == {"name": "ContributionType"}
+    assert evidence["evidenceType"] == {"name": "EvidenceType"}

@@ -22,7 +22,7 @@ from gotong_gql.task.types import TaskType
 from gotong_gql.user.types import UserType
 
 
-@strawberry.enum
+@strawberry.enum(name="ContributionType")
 class ContributionKind(Enum):
     TASK_COMPLETION = "task_completion"
     CODE_REVIEW = "code_review"

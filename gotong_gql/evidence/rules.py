@@ -54,14 +54,20 @@ def check_media_hash(value: str, field: str = "mediaHash") -> str:
 
 
 def check_location(location: dict[str, Any], field: str = "location") -> tuple[float, float]:
-    lat, lon = location.get("lat"), location.get("lon")
+    lat, lon = location.get("latitude"), location.get("longitude")
     if lat is None or not -90 <= lat <= 90:
-        raise DomainError("INVALID_COORDINATES", "lat must be in [-90, 90]", f"{field}.lat")
+        raise DomainError(
+            "INVALID_COORDINATES", "latitude must be in [-90, 90]", f"{field}.latitude"
+        )
     if lon is None or not -180 <= lon <= 180:
-        raise DomainError("INVALID_COORDINATES", "lon must be in [-180, 180]", f"{field}.lon")
-    accuracy = location.get("accuracy")
+        raise DomainError(
+            "INVALID_COORDINATES", "longitude must be in [-180, 180]", f"{field}.longitude"
+        )
+    accuracy = location.get("accuracy_meters")
     if accuracy is not None and accuracy < 0:
-        raise DomainError("INVALID_PAYLOAD", "accuracy must not be negative", f"{field}.accuracy")
+        raise DomainError(
+            "INVALID_PAYLOAD", "accuracyMeters must not be negative", f"{field}.accuracyMeters"
+        )
     return lat, lon
 
 

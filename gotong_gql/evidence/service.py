@@ -93,7 +93,7 @@ def _location(raw: dict[str, Any]) -> tuple[float | None, float | None, float | 
     if location is None:
         return None, None, None
     lat, lon = rules.check_location(location)
-    return lat, lon, location.get("accuracy")
+    return lat, lon, location.get("accuracy_meters")
 
 
 async def request_upload(
@@ -403,7 +403,9 @@ async def submit_evidence(uow: UnitOfWork, services: Services, raw: dict[str, An
     lat, lon, accuracy = _location(raw)
     if evidence_type == "gps_verification" and lat is None:
         raise DomainError(
-            "INVALID_COORDINATES", "a GPS fix needs location.lat and location.lon", "location"
+            "INVALID_COORDINATES",
+            "a GPS fix needs location.latitude and location.longitude",
+            "location",
         )
     claimed = raw.get("media_hash")
     if claimed is not None:

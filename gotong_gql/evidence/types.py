@@ -24,7 +24,7 @@ class EvidenceStatus(Enum):
     REJECTED = "rejected"
 
 
-@strawberry.enum
+@strawberry.enum(name="EvidenceType")
 class EvidenceKind(Enum):
     PHOTO_WITH_TIMESTAMP = "photo_with_timestamp"
     GPS_VERIFICATION = "gps_verification"
@@ -83,7 +83,7 @@ class EvidenceType(relay.Node):
     timestamp: datetime | None
     latitude: float | None
     longitude: float | None
-    accuracy_m: float | None
+    accuracy_meters: float | None
     content_type: str | None
     size_bytes: int | None
     exif: JSON | None = strawberry.field(
@@ -105,7 +105,7 @@ class EvidenceType(relay.Node):
             timestamp=row.timestamp,
             latitude=row.latitude,
             longitude=row.longitude,
-            accuracy_m=row.accuracy_m,
+            accuracy_meters=row.accuracy_m,
             content_type=row.content_type,
             size_bytes=row.size_bytes,
             exif=row.metadata_.get("exif"),
@@ -157,11 +157,21 @@ async def visible_evidence(context: Context, node_id: str) -> EvidenceType | Non
     return EvidenceType.from_row(row) if visible else None
 
 
-@strawberry.type
+@strawberry.type(description="One header of an HTTP request.")
+class HttpHeader:
+    name: str
+    value: str
+
+
+@strawberry.type(
+    name="PresignedUpload",
+    description="Where and how to send a file: `method` to `url` with exactly these `headers`, "
+    "before `expiresAt`.",
+)
 class PresignedUploadType:
     url: str
     method: str
-    headers: JSON
+    headers: list[HttpHeader]
     expires_at: datetime
 
 
@@ -187,9 +197,9 @@ class EvidenceError(UserError):
 
 @strawberry.input
 class LocationInput:
-    lat: float
-    lon: float
-    accuracy: float | None = strawberry.field(default=None, description="Meters.")
+    latitude: float = strawberry.field(description="Decimal degrees, -90 to 90.")
+    longitude: float = strawberry.field(description="Decimal degrees, -180 to 180.")
+    accuracy_meters: float | None = None
 
 
 @strawberry.input

@@ -24,7 +24,7 @@ from gotong_gql.settings import Settings
 from tests.conftest import JWT_SECRET, REDIS_TEST_SERVER, create_database, drop_database
 from tests.e2e.processes import start_worker
 from tests.e2e.server import cli, serve
-from tests.evidence.helpers import CONFIRM, REQUEST, make_jpeg
+from tests.evidence.helpers import CONFIRM, REQUEST, make_jpeg, upload_headers
 
 pytestmark = pytest.mark.slow
 REDIS_URL = f"{REDIS_TEST_SERVER}/13"
@@ -208,7 +208,7 @@ def _upload_photo(base: str, token: str, contribution_id: str) -> str:
     put = httpx.put(
         f"{base}{parts.path}?{parts.query}",
         content=photo,
-        headers=requested["upload"]["headers"],
+        headers=upload_headers(requested["upload"]),
         timeout=10,
     )
     assert put.status_code == 201, put.text

@@ -77,7 +77,7 @@ async def test_a_photo_is_hashed_read_and_verified(api):
     )
     upload = requested["upload"]
     assert upload["method"] == "PUT"
-    assert upload["headers"] == {"Content-Type": "image/jpeg"}
+    assert upload["headers"] == [{"name": "Content-Type", "value": "image/jpeg"}]
     expires = datetime.fromisoformat(upload["expiresAt"])
     assert timedelta(minutes=4) < expires - datetime.now(UTC) <= timedelta(minutes=5, seconds=1)
     assert requested["evidence"]["status"] == "PENDING_UPLOAD"
@@ -133,8 +133,16 @@ async def _evidence_uuid(api):
         ({"timestamp": "1795860000"}, "INVALID_TIMESTAMP", "timestamp"),
         ({"mediaHash": "a" * 31}, "INVALID_MEDIA_HASH", "mediaHash"),
         ({"mediaHash": "z" * 64}, "INVALID_MEDIA_HASH", "mediaHash"),
-        ({"location": {"lat": 95, "lon": 10}}, "INVALID_COORDINATES", "location.lat"),
-        ({"location": {"lat": 10, "lon": -185}}, "INVALID_COORDINATES", "location.lon"),
+        (
+            {"location": {"latitude": 95, "longitude": 10}},
+            "INVALID_COORDINATES",
+            "location.latitude",
+        ),
+        (
+            {"location": {"latitude": 10, "longitude": -185}},
+            "INVALID_COORDINATES",
+            "location.longitude",
+        ),
         ({"sizeBytes": 49 * 1024}, "INVALID_PAYLOAD", "sizeBytes"),
         ({"sizeBytes": 11 * 1024 * 1024}, "INVALID_PAYLOAD", "sizeBytes"),
         ({"contentType": "application/pdf"}, "INVALID_PAYLOAD", "contentType"),
@@ -229,14 +237,19 @@ async def test_gps_and_witness_evidence_with_warnings(api):
             "contributionId": contribution_id,
             "evidenceType": "GPS_VERIFICATION",
             "timestamp": _stamp().isoformat(),
-            "location": {"lat": -7.7956, "lon": 110.3695, "accuracy": 150},
+            "location": {"latitude": -7.7956, "longitude": 110.3695, "accuracyMeters": 150},
         }
     }
     first = (await api.gql(SUBMIT, gps, account.token))["evidenceSubmit"]
     assert first["errors"] == []
     assert first["evidence"]["status"] == "VERIFIED"
     assert first["evidence"]["warnings"] == [{"code": "POOR_GPS_ACCURACY"}]
-    far = {"input": {**gps["input"], "location": {"lat": -7.7600, "lon": 110.3800, "accuracy": 5}}}
+    far = {
+        "input": {
+            **gps["input"],
+            "location": {"latitude": -7.7600, "longitude": 110.3800, "accuracyMeters": 5},
+        }
+    }
     second = (await api.gql(SUBMIT, far, account.token))["evidenceSubmit"]
     assert second["evidence"]["warnings"] == [{"code": "EVIDENCE_LOCATION_SPREAD"}]
     witness = {
@@ -289,7 +302,7 @@ async def test_evidence_is_visible_to_the_right_people_only(api):
             "contributionId": contribution_id,
             "evidenceType": "GPS_VERIFICATION",
             "timestamp": _stamp().isoformat(),
-            "location": {"lat": 1.0, "lon": 2.0},
+            "location": {"latitude": 1.0, "longitude": 2.0},
         }
     }
     evidence_id = (await api.gql(SUBMIT, gps, worker.token))["evidenceSubmit"]["evidence"]["id"]
