@@ -269,7 +269,7 @@ async def test_email_is_visible_to_owner_and_admins_only(api):
     admin = await create_user(api, "root", ["admin"])
     ayu = await register(api, "ayu")
     budi = await register(api, "budi")
-    query = "query($u: String!) { user(username: $u) { username email } }"
+    query = "query($u: String!) { user(by: {username: $u}) { username email } }"
     assert (await api.gql(query, {"u": "ayu"}, budi.token))["user"]["email"] is None
     assert (await api.gql(query, {"u": "ayu"}, ayu.token))["user"]["email"] == "ayu@example.org"
     assert (await api.gql(query, {"u": "ayu"}, admin.token))["user"]["email"] == "ayu@example.org"

@@ -181,7 +181,7 @@ async def test_contribution_queries(api):
     )
     assert one["contribution"] == {"title": "Two"}
     profile = await api.gql(
-        '{ user(username: "ayu") { contributions(first: 5) { edges { node { title } } } } }',
+        '{ user(by: {username: "ayu"}) { contributions(first: 5) { edges { node { title } } } } }',
         token=ayu.token,
     )
     assert [e["node"]["title"] for e in profile["user"]["contributions"]["edges"]] == ["Two", "One"]

@@ -257,3 +257,30 @@ async def test_one_vocabulary_for_places_and_types(api):
     evidence = {f["name"]: f["type"]["ofType"] for f in types["evidence"]["fields"]}
     assert contribution["contributionType"] == {"name": "ContributionType"}
     assert evidence["evidenceType"] == {"name": "EvidenceType"}
+
+
+USER_BY = "query($by: UserByInput!) { user(by: $by) { username } }"
+
+
+async def test_user_is_found_by_exactly_one_of_id_and_username(api):
+    ayu = await register(api, "ayu")
+    for by in ({"id": ayu.id}, {"username": "AYU"}):
+        assert (await api.gql(USER_BY, {"by": by}, ayu.token))["user"] == {"username": "ayu"}
+    for by in ({"username": "nobody"}, {"id": "VXNlcjpub3QtYS11dWlk"}):
+        assert (await api.gql(USER_BY, {"by": by}, ayu.token))["user"] is None
+    for by in ({"id": ayu.id, "username": "ayu"}, {}, {"username": None}):
+        response = await api.post(USER_BY, {"by": by}, ayu.token)
+        body = response.json()
+        assert "data" not in body, by  # a request error: nothing ran
+        assert body["errors"][0]["extensions"] == {"code": "GRAPHQL_VALIDATION_FAILED"}, by
+    literal = await api.post(
+        '{ user(by: {id: "x", username: "ayu"}) { username } }', None, ayu.token
+    )
+    assert literal.json()["errors"][0]["extensions"] == {"code": "GRAPHQL_VALIDATION_FAILED"}
+    introspected = await api.gql(
+        '{ __type(name: "UserByInput") { isOneOf inputFields { name } } }', token=ayu.token
+    )
+    assert introspected["__type"] == {
+        "isOneOf": True,
+        "inputFields": [{"name": "id"}, {"name": "username"}],
+    }

@@ -150,7 +150,8 @@ async def test_verified_work_raises_proficiency(api):
     for verifier in verifiers:
         await _verify(api, verifier, contribution_id, "APPROVED")
     profile = await api.gql(
-        '{ user(username: "ayu") { skills { skill { name } proficiency } } }', token=author.token
+        '{ user(by: {username: "ayu"}) { skills { skill { name } proficiency } } }',
+        token=author.token,
     )
     assert profile["user"]["skills"] == [{"skill": {"name": "writing"}, "proficiency": 0.15}]
     best = await api.gql(

@@ -8,7 +8,7 @@ from strawberry import relay
 
 from gotong_gql.errors import DomainError
 from gotong_gql.graphql.context import Context
-from gotong_gql.graphql.errors import UserError, bad_input, payload_errors, query_error
+from gotong_gql.graphql.errors import UserError, payload_errors, query_error
 from gotong_gql.graphql.ids import parse_global_id
 from gotong_gql.graphql.inputs import input_data
 from gotong_gql.graphql.pagination import connection, page_window
@@ -157,6 +157,12 @@ class UserFilterInput:
     )
 
 
+@strawberry.input(one_of=True, description="Exactly one of `id` and `username`.")
+class UserByInput:
+    id: strawberry.ID | None = strawberry.UNSET
+    username: str | None = strawberry.UNSET
+
+
 @strawberry.type
 class AccountQueries:
     @strawberry.field(description="The signed-in user, or null without a valid token.")
@@ -164,14 +170,14 @@ class AccountQueries:
         viewer = await info.context.viewer()
         return UserType.from_row(viewer.user) if viewer else None
 
-    @strawberry.field(permission_classes=[IsAuthenticated], description="By id or username.")
-    async def user(
-        self, info: Info, id: strawberry.ID | None = None, username: str | None = None
-    ) -> UserType | None:
-        if (id is None) == (username is None):
-            raise bad_input("give exactly one of id and username")
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="By id or by username; null when there is no such user.",
+    )
+    async def user(self, info: Info, by: UserByInput) -> UserType | None:
+        username = by.username or None
         try:
-            user_id = parse_global_id(id, "User", "id") if id is not None else None
+            user_id = parse_global_id(by.id, "User", "by.id") if by.id else None
         except DomainError:
             return None
         async with info.context.db() as session:

@@ -14,7 +14,7 @@ from tests.conftest import JWT_SECRET
 from tests.helpers import register
 from tests.http.conftest import GRAPHQL_RESPONSE, JSON, WebSocketClosed, websocket
 
-USER = '{ user(username: "ayu") { id } }'
+USER = '{ user(by: {username: "ayu"}) { id } }'
 ME_TASKS = "{ tasks(first: 1) { edges { node { id } } } }"
 
 

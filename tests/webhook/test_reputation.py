@@ -8,7 +8,7 @@ from tests.helpers import register, uuid_text
 from tests.webhook.conftest import eventually
 from tests.webhook.test_delivery import _contribute, _delivered
 
-REPUTATION = """query($u: String!) { user(username: $u) { reputation {
+REPUTATION = """query($u: String!) { user(by: {username: $u}) { reputation {
   score tier contributionsCount vouchesReceived skills { skillId competence } stale } } }"""
 
 

@@ -55,7 +55,8 @@ async def test_vouch_is_delivered_and_counts_as_an_endorsement(api, markov, work
         "message": "Fixed my roof",
     }
     profile = await api.gql(
-        '{ user(username: "budi") { skills { skill { name } proficiency endorsementsCount } } }',
+        '{ user(by: {username: "budi"}) {'
+        " skills { skill { name } proficiency endorsementsCount } } }",
         token=ayu.token,
     )
     assert profile["user"]["skills"] == [
