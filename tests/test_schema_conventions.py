@@ -4,8 +4,10 @@ interface, enums both ways, one DateTime, one vocabulary for places, `user(by:)`
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
+from gotong_gql.security import TokenCodec
 from tests.evidence.helpers import contributor_with_contribution
 from tests.helpers import create_task, create_user, register
 
@@ -284,3 +286,23 @@ async def test_user_is_found_by_exactly_one_of_id_and_username(api):
         "isOneOf": True,
         "inputFields": [{"name": "id"}, {"name": "username"}],
     }
+
+
+async def test_me_tells_logged_out_from_expired_and_invalid(api, settings):
+    ayu = await register(api, "ayu")
+    assert await api.gql("{ me { username } }", token=ayu.token) == {"me": {"username": "ayu"}}
+    assert await api.gql("{ me { username } }") == {"me": None}  # no token: logged out
+
+    (row,) = await api.sql("SELECT id FROM users")
+    expired = TokenCodec(settings).issue(
+        uuid.UUID(str(row.id)), "access", now=datetime.now(UTC) - timedelta(hours=1)
+    )
+    cases = {expired.token: "TOKEN_EXPIRED", ayu.token[:-4] + "AAAA": "INVALID_TOKEN"}
+    for token, reason in cases.items():
+        response = await api.post("{ me { username } }", token=token)
+        assert response.status_code == 200
+        body = response.json()
+        assert body["data"] == {"me": None}
+        (error,) = body["errors"]
+        assert error["path"] == ["me"]
+        assert error["extensions"] == {"code": "UNAUTHENTICATED", "reason": reason}

@@ -165,10 +165,16 @@ class UserByInput:
 
 @strawberry.type
 class AccountQueries:
-    @strawberry.field(description="The signed-in user, or null without a valid token.")
+    @strawberry.field(
+        description="The signed-in user; null without a token. An expired or invalid token is "
+        "UNAUTHENTICATED (`reason`: TOKEN_EXPIRED or INVALID_TOKEN), as on every other field, "
+        "so that an app can tell an expired session from a logged-out one."
+    )
     async def me(self, info: Info) -> UserType | None:
-        viewer = await info.context.viewer()
-        return UserType.from_row(viewer.user) if viewer else None
+        if not info.context.token:
+            return None
+        viewer = await info.context.require_viewer()
+        return UserType.from_row(viewer.user)
 
     @strawberry.field(
         permission_classes=[IsAuthenticated],
