@@ -9,6 +9,7 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
+from gotong_gql.contribution import rules
 from gotong_gql.contribution.models import Contribution, Verification
 from gotong_gql.contribution.verification import reputation_multiplier
 from gotong_gql.evidence import service as evidence_service
@@ -156,6 +157,22 @@ class ContributionType(relay.Node):
                 return None
             rows = await evidence_service.evidence_of(session, self.row.id)
         return connection(rows[offset : offset + limit], first, offset, EvidenceType.from_row)
+
+    @strawberry.field(
+        description="Whether `contributionVerify` would accept the viewer (a verifier or an admin, "
+        "not the contributor), by the rule the mutation enforces."
+    )
+    async def viewer_can_verify(self, info: strawberry.Info[Context, None]) -> bool:
+        actor = await info.context.actor()
+        return actor is not None and rules.may_verify(self.row, *actor)
+
+    @strawberry.field(
+        description="Whether `evidenceUploadRequest` and `evidenceSubmit` would accept the viewer "
+        "(the contributor), by the rule they enforce; the evidence itself is checked only then."
+    )
+    async def viewer_can_add_evidence(self, info: strawberry.Info[Context, None]) -> bool:
+        actor = await info.context.actor()
+        return actor is not None and rules.may_add_evidence(self.row, actor[0])
 
     @strawberry.field(description="0..1, from the contribution's verified evidence.")
     async def evidence_quality_score(self, info: strawberry.Info[Context, None]) -> float:

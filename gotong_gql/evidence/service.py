@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gotong_gql import metrics
 from gotong_gql.audit.service import record, snapshot
+from gotong_gql.contribution import rules as contribution_rules
 from gotong_gql.contribution.models import Contribution
 from gotong_gql.db import utcnow
 from gotong_gql.errors import DomainError, forbidden, not_found
@@ -83,7 +84,7 @@ async def _own_contribution(uow: UnitOfWork, contribution_id: uuid.UUID) -> Cont
     contribution = await uow.session.get(Contribution, contribution_id)
     if contribution is None:
         raise not_found("contribution", "contributionId")
-    if contribution.user_id != uow.actor_id:
+    if not contribution_rules.may_add_evidence(contribution, uow.actor_id):
         raise forbidden("only the contributor adds evidence to a contribution")
     return contribution
 

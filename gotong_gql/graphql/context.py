@@ -16,6 +16,7 @@ from starlette.websockets import WebSocket
 
 from gotong_gql.graphql.errors import ApiError, unauthenticated
 from gotong_gql.graphql.loaders import Loaders
+from gotong_gql.reputation.service import Reputation, reputation_of
 from gotong_gql.security import TokenError
 from gotong_gql.services import Services
 from gotong_gql.uow import UnitOfWork, unit_of_work
@@ -50,6 +51,7 @@ class Context:
     _viewer_loaded: bool = False
     loaders: Loaders = field(init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _viewer_reputation: asyncio.Future[Reputation | None] | None = None
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.db)
@@ -116,6 +118,26 @@ class Context:
                     self.loaders.users_by_id.prime(user_id, loaded[0])
                     self.loaders.roles_by_user_id.prime(user_id, loaded[1])
         return self._viewer
+
+    async def actor(self) -> tuple[uuid.UUID, frozenset[str]] | None:
+        """The viewer's id (from the token) and roles, as the permission rules read them: the
+        `viewerCan*` fields of a whole page await this at once, and the roles are one batched
+        load per request."""
+        user_id = self.user_id
+        if user_id is None:
+            return None
+        return user_id, await self.loaders.roles_by_user_id.load(user_id)
+
+    async def actor_reputation(self, user_id: uuid.UUID) -> Reputation | None:
+        """The viewer's reputation as cached from Markov, read once per request however many
+        `viewerCanVouch` ask at once."""
+        if self._viewer_reputation is None:
+            self._viewer_reputation = asyncio.ensure_future(self._reputation_of(user_id))
+        return await self._viewer_reputation
+
+    async def _reputation_of(self, user_id: uuid.UUID) -> Reputation | None:
+        user = await self.loaders.users_by_id.load(user_id)
+        return await reputation_of(self.services, user_id, user.markov_user_id) if user else None
 
     async def require_viewer(self) -> Viewer:
         self.require_user_id()
