@@ -13,7 +13,6 @@ from gotong_gql import rfc3339
 from gotong_gql.db import utcnow
 from gotong_gql.errors import DomainError
 from gotong_gql.evidence.models import WITNESS_RELATIONSHIPS
-from gotong_gql.rfc3339 import NotADateTime
 
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_AGE = timedelta(days=30)
@@ -25,7 +24,9 @@ SPREAD_KM = 1.0
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 
 
-def parse_timestamp(value: datetime | NotADateTime | str, field: str = "timestamp") -> datetime:
+def parse_timestamp(
+    value: datetime | rfc3339.NotADateTime | str, field: str = "timestamp"
+) -> datetime:
     """RFC 3339 with a time zone, not in the future (5 minutes of skew), at most 30 days old.
 
     `value` comes from the `DateTime` scalar, which hands over what it could not read as a

@@ -103,7 +103,7 @@ class UserType(relay.Node):
         minimum = context.services.settings.vouch_min_reputation
         score = None
         if minimum > 0 and not vouch_rules.is_self(self.row.id, viewer_id):
-            reputation = await context.actor_reputation(viewer_id)
+            reputation = await context.actor_reputation()
             score = reputation.score if reputation else None
         return vouch_rules.may_vouch_for(self.row.id, viewer_id, score, minimum)
 
