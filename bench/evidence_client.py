@@ -19,12 +19,12 @@ from harness.processes import Process
 from gotong_gql.graphql.ids import parse_global_id
 
 CONTRIBUTE = """mutation { contributionCreate(input: {contributionType: COMMUNITY_SERVICE,
-  title: "Cleaned the river"}) { contribution { id } errors { field code message } } }"""
+  title: "Cleaned the river"}) { contribution { id } errors { path code message } } }"""
 REQUEST = """mutation($input: EvidenceUploadRequestInput!) { evidenceUploadRequest(input: $input) {
-  evidence { id status } upload { url method headers expiresAt }
-  errors { field code message } } }"""
+  evidence { id status } upload { url method headers { name value } expiresAt }
+  errors { path code message } } }"""
 CONFIRM = """mutation($id: ID!) { evidenceUploadConfirm(input: {evidenceId: $id}) {
-  evidence { id status } errors { field code message } } }"""
+  evidence { id status } errors { path code message } } }"""
 STATUS = """query($id: ID!) { evidence(id: $id) { status } }"""
 DETAILS = """query($id: ID!) { evidence(id: $id) { status mediaHash sizeBytes contentType exif
   rejectionReason warnings { code } } }"""
@@ -56,7 +56,7 @@ def upload(
             "contentType": "image/jpeg",
             "sizeBytes": len(photo.data),
             "timestamp": photo.captured.isoformat(),
-            "location": {"lat": LATITUDE, "lon": LONGITUDE, "accuracy": 8},
+            "location": {"latitude": LATITUDE, "longitude": LONGITUDE, "accuracyMeters": 8},
             "mediaHash": digest,
         }
     }
@@ -66,7 +66,8 @@ def upload(
     evidence_id, target = requested["evidence"]["id"], requested["upload"]
     if requested["evidence"]["status"] != "PENDING_UPLOAD" or target["method"] != "PUT":
         raise BenchError(f"unexpected evidenceUploadRequest answer: {requested}")
-    sent = put.put(target["url"], content=photo.data, headers=target["headers"])
+    headers = {header["name"]: header["value"] for header in target["headers"]}
+    sent = put.put(target["url"], content=photo.data, headers=headers)
     t_upload = time.perf_counter()
     if sent.status_code not in (200, 201):
         raise BenchError(f"PUT answered {sent.status_code}: {sent.text[:500]}")

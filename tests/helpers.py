@@ -14,19 +14,19 @@ PASSWORD = "correct horse battery"
 
 REGISTER = """
 mutation($input: AccountRegisterInput!) {
-  accountRegister(input: $input) { user { id username email roles } errors { field message code } }
+  accountRegister(input: $input) { user { id username email roles } errors { path message code } }
 }"""
 LOGIN = """
 mutation($login: String!, $password: String!) {
   tokenCreate(input: {login: $login, password: $password}) {
     accessToken refreshToken accessTokenExpiresAt user { id username }
-    errors { field message code }
+    errors { path message code }
   }
 }"""
 GRANT = """
 mutation($userId: ID!, $role: Role!) {
   accountRoleGrant(input: {userId: $userId, role: $role}) {
-    user { id roles } errors { field message code }
+    user { id roles } errors { path message code }
   }
 }"""
 TASK_FIELDS = """
@@ -36,7 +36,7 @@ TASK_FIELDS = """
 TASK_CREATE = (
     """
 mutation($input: TaskCreateInput!) {
-  taskCreate(input: $input) { task { %s } errors { field message code } }
+  taskCreate(input: $input) { task { %s } errors { path message code } }
 }"""
     % TASK_FIELDS
 )
@@ -85,6 +85,12 @@ async def create_task(api: Any, organizer: Account, **fields: Any) -> dict[str, 
     data = await api.gql(TASK_CREATE, {"input": {"title": "A task", **fields}}, organizer.token)
     assert data["taskCreate"]["errors"] == [], data["taskCreate"]["errors"]
     return data["taskCreate"]["task"]
+
+
+def input_path(field: str | None) -> list[str] | None:
+    """The `path` of a payload error on a field of the mutation's `input`, written dotted:
+    `witnesses.2.witnessName` is `["input", "witnesses", "2", "witnessName"]`."""
+    return None if field is None else ["input", *field.split(".")]
 
 
 def json_value(value: Any) -> Any:

@@ -6,22 +6,31 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from gotong_gql.security import TokenCodec
-from tests.helpers import GRANT, LOGIN, PASSWORD, REGISTER, create_user, login, register
+from tests.helpers import (
+    GRANT,
+    LOGIN,
+    PASSWORD,
+    REGISTER,
+    create_user,
+    input_path,
+    login,
+    register,
+)
 
 ME = "{ me { id username email roles bio location avatarUrl skills { skill { name } } } }"
 REFRESH = """
 mutation($token: String!) {
-  tokenRefresh(input: {refreshToken: $token}) { accessToken refreshToken errors { field code } }
+  tokenRefresh(input: {refreshToken: $token}) { accessToken refreshToken errors { path code } }
 }"""
 REVOKE = """
 mutation($token: String!, $all: Boolean!) {
-  tokenRevoke(input: {refreshToken: $token, allSessions: $all}) { revoked errors { field code } }
+  tokenRevoke(input: {refreshToken: $token, allSessions: $all}) { revoked errors { path code } }
 }"""
 UPDATE = """
 mutation($input: AccountUpdateInput!) {
   accountUpdate(input: $input) {
     user { bio location avatarUrl skills { skill { name } proficiency endorsementsCount } }
-    errors { field message code }
+    errors { path message code }
   }
 }"""
 
@@ -79,7 +88,8 @@ async def test_register_refusals_write_nothing(api):
         data = await api.gql(REGISTER, {"input": {"password": PASSWORD, **fields}})
         payload = data["accountRegister"]
         assert payload["user"] is None
-        assert [(e["code"], e["field"]) for e in payload["errors"]] == [(code, field)], fields
+        found = [(e["code"], e["path"]) for e in payload["errors"]]
+        assert found == [(code, input_path(field))], fields
     assert await api.table_counts() == before
 
 
@@ -112,7 +122,7 @@ async def test_wrong_password_and_unknown_user_look_the_same(api):
     for payload in (wrong, unknown):
         assert payload["accessToken"] is None
         assert payload["errors"] == [
-            {"field": None, "message": "wrong login or password", "code": "INVALID_CREDENTIALS"}
+            {"path": None, "message": "wrong login or password", "code": "INVALID_CREDENTIALS"}
         ]
 
 
@@ -126,10 +136,10 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(api):
 
     # The old token comes back (stolen?): refused, and the whole family dies with it.
     reused = (await api.gql(REFRESH, {"token": account.refresh_token}))["tokenRefresh"]
-    assert reused["errors"] == [{"field": "refreshToken", "code": "TOKEN_REUSED"}]
+    assert reused["errors"] == [{"path": ["input", "refreshToken"], "code": "TOKEN_REUSED"}]
     assert reused["accessToken"] is None
     after_reuse = (await api.gql(REFRESH, {"token": first["refreshToken"]}))["tokenRefresh"]
-    assert after_reuse["errors"] == [{"field": "refreshToken", "code": "TOKEN_REVOKED"}]
+    assert after_reuse["errors"] == [{"path": ["input", "refreshToken"], "code": "TOKEN_REVOKED"}]
     rows = await api.sql("SELECT count(*) AS n FROM refresh_tokens WHERE revoked_at IS NULL")
     assert rows[0].n == 0
 
@@ -145,7 +155,7 @@ async def test_revoke_logs_out(api):
     payload = await api.gql(REVOKE, {"token": account.refresh_token, "all": False})
     assert payload["tokenRevoke"] == {"revoked": True, "errors": []}
     refused = (await api.gql(REFRESH, {"token": account.refresh_token}))["tokenRefresh"]
-    assert refused["errors"] == [{"field": "refreshToken", "code": "TOKEN_REVOKED"}]
+    assert refused["errors"] == [{"path": ["input", "refreshToken"], "code": "TOKEN_REVOKED"}]
     still = (await api.gql(REFRESH, {"token": second.refresh_token}))["tokenRefresh"]
     assert still["errors"] == []
 
@@ -187,7 +197,7 @@ async def test_expired_tampered_and_wrong_type_tokens_are_refused(api, settings)
         assert error["extensions"] == {"code": "UNAUTHENTICATED", "reason": reason}
     # An access token is not a refresh token either.
     refused = (await api.gql(REFRESH, {"token": account.token}))["tokenRefresh"]
-    assert refused["errors"] == [{"field": "refreshToken", "code": "INVALID_TOKEN"}]
+    assert refused["errors"] == [{"path": ["input", "refreshToken"], "code": "INVALID_TOKEN"}]
 
 
 async def test_expired_refresh_token(api, settings):
@@ -201,7 +211,7 @@ async def test_expired_refresh_token(api, settings):
         now=datetime.now(UTC) - timedelta(days=8),
     ).token
     payload = (await api.gql(REFRESH, {"token": old}))["tokenRefresh"]
-    assert payload["errors"] == [{"field": "refreshToken", "code": "TOKEN_EXPIRED"}]
+    assert payload["errors"] == [{"path": ["input", "refreshToken"], "code": "TOKEN_EXPIRED"}]
 
 
 async def test_account_update_and_skill_slugs(api):
@@ -239,7 +249,7 @@ async def test_account_update_and_skill_slugs(api):
     bad = await api.gql(UPDATE, {"input": {"bio": "x" * 501}}, account.token)
     assert bad["accountUpdate"]["errors"] == [
         {
-            "field": "bio",
+            "path": ["input", "bio"],
             "message": "String should have at most 500 characters",
             "code": "INVALID_INPUT",
         }
@@ -281,7 +291,7 @@ async def test_email_is_visible_to_owner_and_admins_only(api):
     admin = await create_user(api, "root", ["admin"])
     ayu = await register(api, "ayu")
     budi = await register(api, "budi")
-    query = "query($u: String!) { user(username: $u) { username email } }"
+    query = "query($u: String!) { user(by: {username: $u}) { username email } }"
     assert (await api.gql(query, {"u": "ayu"}, budi.token))["user"]["email"] is None
     assert (await api.gql(query, {"u": "ayu"}, ayu.token))["user"]["email"] == "ayu@example.org"
     assert (await api.gql(query, {"u": "ayu"}, admin.token))["user"]["email"] == "ayu@example.org"

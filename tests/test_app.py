@@ -70,7 +70,7 @@ async def test_unexpected_errors_are_masked_with_the_request_id(api, monkeypatch
     token = await _token(api)
     response = await api.client.post(
         "/graphql",
-        json={"query": '{ user(username: "x") { id } }'},
+        json={"query": '{ user(by: {username: "x"}) { id } }'},
         headers={"Authorization": f"Bearer {token}", "X-Request-ID": "req-42"},
     )
     (error,) = response.json()["errors"]

@@ -6,7 +6,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from tests.helpers import create_task, create_user, json_value, register, uuid_text
+from tests.helpers import (
+    create_task,
+    create_user,
+    input_path,
+    json_value,
+    register,
+    uuid_text,
+)
 
 ASSIGN = """mutation($t: ID!, $u: ID!) { taskAssign(input: {taskId: $t, assigneeId: $u})
   { errors { code } } }"""
@@ -15,9 +22,9 @@ COMPLETE = """mutation($input: TaskCompleteInput!) { taskComplete(input: $input)
   task { status completedAt contribution { title } }
   contribution { id contributionType title description evidenceUrl verificationStatus metadata
                  user { username } task { title } skills { name } }
-  errors { field code } } }"""
+  errors { path code } } }"""
 CONTRIBUTE = """mutation($input: ContributionCreateInput!) { contributionCreate(input: $input) {
-  contribution { contributionType title skills { name } metadata } errors { field code } } }"""
+  contribution { contributionType title skills { name } metadata } errors { path code } } }"""
 
 
 async def _in_progress_task(api):
@@ -82,7 +89,7 @@ async def test_complete_creates_the_contribution_and_its_event(api):
 async def _refused(api, who, variables, code, field):
     payload = (await api.gql(COMPLETE, {"input": variables}, who.token))["taskComplete"]
     assert payload["task"] is None
-    assert payload["errors"] == [{"code": code, "field": field}], variables
+    assert payload["errors"] == [{"code": code, "path": input_path(field)}], variables
 
 
 async def test_refused_completions_write_nothing(api):
@@ -151,7 +158,7 @@ async def test_standalone_contribution(api):
         payload = (await api.gql(CONTRIBUTE, variables, ayu.token))["contributionCreate"]
         assert payload == {
             "contribution": None,
-            "errors": [{"field": field, "code": "INVALID_INPUT"}],
+            "errors": [{"path": input_path(field), "code": "INVALID_INPUT"}],
         }, fields
     assert await api.table_counts() == before
 
@@ -175,7 +182,7 @@ async def test_contribution_queries(api):
     )
     assert one["contribution"] == {"title": "Two"}
     profile = await api.gql(
-        '{ user(username: "ayu") { contributions(first: 5) { edges { node { title } } } } }',
+        '{ user(by: {username: "ayu"}) { contributions(first: 5) { edges { node { title } } } } }',
         token=ayu.token,
     )
     assert [e["node"]["title"] for e in profile["user"]["contributions"]["edges"]] == ["Two", "One"]

@@ -31,5 +31,12 @@ def test_contract_names_exist():
         "taskEvents",
         "interface Node",
         "type PageInfo",
+        "interface UserError",
+        'scalar DateTime @specifiedBy(url: "https://scalars.graphql.org/andimarek/date-time")',
+        "user(by: UserByInput!): User",
+        "input UserByInput @oneOf",
+        "viewerCanUpdate",
+        "viewerCanVerify",
+        "viewerCanVouch",
     ):
         assert name in sdl, name

@@ -37,7 +37,7 @@ async def test_tasks_page_runs_at_most_four_statements(api):
     assert counter.count <= 4, counter.statements
 
 
-PROFILE = """query($u: String!) { user(username: $u) {
+PROFILE = """query($u: String!) { user(by: {username: $u}) {
   username bio reputation { score stale }
   skills { skill { name } proficiency endorsementsCount }
   contributions(first: 20) { edges { node { title contributionType skills { name } } } }
@@ -73,7 +73,7 @@ async def test_profile_runs_at_most_six_statements(api):
         friend = await register(api, f"friend{index}")
         data = await api.gql(
             VOUCH,
-            {"input": {"voucheeId": ayu.id, "skill": skills[index % 5], "weightHint": "moderate"}},
+            {"input": {"voucheeId": ayu.id, "skill": skills[index % 5], "weightHint": "MODERATE"}},
             friend.token,
         )
         assert data["vouchCreate"]["errors"] == []

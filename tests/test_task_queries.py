@@ -151,7 +151,7 @@ async def test_users_filter(api, world):
 
 async def test_profile_task_connections(api, world):
     data = await api.gql(
-        '{ user(username: "agus") { tasksCreated(first: 5) { edges { node { title } } }'
+        '{ user(by: {username: "agus"}) { tasksCreated(first: 5) { edges { node { title } } }'
         " tasksAssigned(first: 5) { edges { node { title } } } } }",
         token=world["budi"].token,
     )

@@ -7,6 +7,7 @@ from tests.helpers import (
     TASK_FIELDS,
     create_task,
     create_user,
+    input_path,
     json_value,
     register,
 )
@@ -15,7 +16,7 @@ ASSIGN = (
     """
 mutation($taskId: ID!, $assigneeId: ID!) {
   taskAssign(input: {taskId: $taskId, assigneeId: $assigneeId}) {
-    task { %s } errors { field message code }
+    task { %s } errors { path message code }
   }
 }"""
     % TASK_FIELDS
@@ -23,19 +24,19 @@ mutation($taskId: ID!, $assigneeId: ID!) {
 START = (
     """
 mutation($taskId: ID!) { taskStart(input: {taskId: $taskId}) {
-  task { %s } errors { field message code } } }"""
+  task { %s } errors { path message code } } }"""
     % TASK_FIELDS
 )
 CLAIM = """
 mutation($taskId: ID!) { taskClaim(input: {taskId: $taskId}) {
-  task { status assignee { username } } errors { field message code } } }"""
+  task { status assignee { username } } errors { path message code } } }"""
 CANCEL = """
 mutation($taskId: ID!, $reason: String) { taskCancel(input: {taskId: $taskId, reason: $reason}) {
-  task { status assignee { username } } errors { field message code } } }"""
+  task { status assignee { username } } errors { path message code } } }"""
 UPDATE = (
     """
 mutation($input: TaskUpdateInput!) { taskUpdate(input: $input) {
-  task { %s } errors { field message code } } }"""
+  task { %s } errors { path message code } } }"""
     % TASK_FIELDS
 )
 HISTORY = """
@@ -240,7 +241,7 @@ async def test_illegal_transitions_and_wrong_users_change_nothing(api):
     for document, variables, who, name, (code, field) in attempts:
         payload = (await api.gql(document, variables, who.token))[name]
         assert payload["task"] is None, (name, variables)
-        assert [(e["code"], e["field"]) for e in payload["errors"]] == [(code, field)], (
+        assert [(e["code"], e["path"]) for e in payload["errors"]] == [(code, input_path(field))], (
             name,
             variables,
             payload["errors"],
@@ -267,13 +268,13 @@ async def test_create_validation_writes_nothing(api):
     for fields, field in cases:
         data = await api.gql(
             "mutation($input: TaskCreateInput!) { taskCreate(input: $input) {"
-            " task { id } errors { field code } } }",
+            " task { id } errors { path code } } }",
             {"input": fields},
             siti.token,
         )
         assert data["taskCreate"] == {
             "task": None,
-            "errors": [{"field": field, "code": "INVALID_INPUT"}],
+            "errors": [{"path": input_path(field), "code": "INVALID_INPUT"}],
         }, fields
     assert await api.table_counts() == before
 

@@ -9,13 +9,13 @@ from tests.helpers import create_user, register
 
 CONTRIBUTE = """mutation { contributionCreate(input: {contributionType: DOCUMENTATION,
   title: "River guide", skills: ["writing"]}) { contribution { id } errors { code } } }"""
-VERIFY = """mutation($c: ID!, $o: VerificationOutcome!, $s: Float, $n: String) {
+VERIFY = """mutation($c: ID!, $o: VerificationDecision!, $s: Float, $n: String) {
   contributionVerify(input: {contributionId: $c, outcome: $o, evidenceQualityScore: $s,
                              notes: $n}) {
     contribution { verificationStatus evidenceQualityScore reputationMultiplier }
     verification { outcome evidenceQualityScore reputationMultiplier notes
                    verifier { username } }
-    errors { field code } } }"""
+    errors { path code } } }"""
 
 
 async def _setup(api, verifiers=3):
@@ -97,17 +97,19 @@ async def test_who_may_verify(api):
     )["contributionCreate"]["contribution"]["id"]
     before = await api.table_counts()
     assert (await _verify(api, author, contribution_id, "APPROVED"))["errors"] == [
-        {"field": None, "code": "FORBIDDEN"}
+        {"path": None, "code": "FORBIDDEN"}
     ]  # not a verifier
     assert (await _verify(api, author_as_verifier, own, "APPROVED"))["errors"] == [
-        {"field": None, "code": "FORBIDDEN"}
+        {"path": None, "code": "FORBIDDEN"}
     ]  # own contribution
     assert (await _verify(api, verifier, contribution_id, "APPROVED", score=1.5))["errors"] == [
-        {"field": "evidenceQualityScore", "code": "INVALID_INPUT"}
+        {"path": ["input", "evidenceQualityScore"], "code": "INVALID_INPUT"}
     ]
-    assert (await _verify(api, verifier, contribution_id, "PENDING"))["errors"] == [
-        {"field": "outcome", "code": "INVALID_INPUT"}
-    ]
+    # A verifier decides APPROVED or REJECTED: the schema does not offer PENDING.
+    response = await api.post(VERIFY, {"c": contribution_id, "o": "PENDING"}, verifier.token)
+    (error,) = response.json()["errors"]
+    assert error["extensions"] == {"code": "GRAPHQL_VALIDATION_FAILED"}
+    assert "PENDING" in error["message"] and "pending" not in error["message"]
     assert await api.table_counts() == before
 
 
@@ -148,7 +150,8 @@ async def test_verified_work_raises_proficiency(api):
     for verifier in verifiers:
         await _verify(api, verifier, contribution_id, "APPROVED")
     profile = await api.gql(
-        '{ user(username: "ayu") { skills { skill { name } proficiency } } }', token=author.token
+        '{ user(by: {username: "ayu"}) { skills { skill { name } proficiency } } }',
+        token=author.token,
     )
     assert profile["user"]["skills"] == [{"skill": {"name": "writing"}, "proficiency": 0.15}]
     best = await api.gql(

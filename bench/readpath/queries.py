@@ -29,7 +29,7 @@ TASK_LIST_PG = """query TaskList { allTasks(first: 50, orderBy: [CREATED_AT_DESC
   nodes { id title status userByCreatorId { username } userByAssigneeId { username }
   taskSkillsByTaskId { nodes { skillBySkillId { name } } } } } }"""
 
-PROFILE = """query Profile($username: String!) { user(username: $username) {
+PROFILE = """query Profile($username: String!) { user(by: {username: $username}) {
   id username bio location createdAt
   skills { proficiency endorsementsCount skill { name } }
   contributions(first: 20) { edges { node { id title contributionType verificationStatus

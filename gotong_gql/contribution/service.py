@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gotong_gql.audit.service import record, snapshot
 from gotong_gql.contribution.models import Contribution, ContributionSkill
 from gotong_gql.db import utcnow
-from gotong_gql.errors import DomainError, FieldError, forbidden, not_found, validate
+from gotong_gql.errors import DomainError, FieldError, not_found, validate
 from gotong_gql.skill.models import Skill
 from gotong_gql.skill.service import ensure_skills, normalise_skill_names
+from gotong_gql.task import rules as task_rules
 from gotong_gql.task.models import Task, TaskAssignment, TaskSkill
 from gotong_gql.task.service import TASK_FIELDS, publish_task_event
 from gotong_gql.uow import UnitOfWork
@@ -195,12 +196,7 @@ async def complete_task(
     task = await uow.session.get(Task, task_id, with_for_update=True)
     if task is None:
         raise not_found("task", "taskId")
-    if task.assignee_id != actor.id:
-        raise forbidden("only the assignee completes the task")
-    if task.status != "in_progress":
-        raise DomainError(
-            "INVALID_TRANSITION", f"cannot complete a task that is {task.status}", "taskId"
-        )
+    task_rules.COMPLETE.ensure(task, actor.id)
     data = validate(CompletionData, raw, context={HTTPS_ONLY: https_only})
     now = utcnow()
     before = snapshot(task, TASK_FIELDS)

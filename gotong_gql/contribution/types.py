@@ -9,11 +9,13 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
+from gotong_gql.contribution import rules
 from gotong_gql.contribution.models import Contribution, Verification
 from gotong_gql.contribution.verification import reputation_multiplier
 from gotong_gql.evidence import service as evidence_service
 from gotong_gql.evidence.types import EvidenceType
 from gotong_gql.graphql.context import Context
+from gotong_gql.graphql.errors import UserError
 from gotong_gql.graphql.nodes import load_nodes
 from gotong_gql.graphql.pagination import connection, page_window
 from gotong_gql.skill.types import SkillType
@@ -21,7 +23,7 @@ from gotong_gql.task.types import TaskType
 from gotong_gql.user.types import UserType
 
 
-@strawberry.enum
+@strawberry.enum(name="ContributionType")
 class ContributionKind(Enum):
     TASK_COMPLETION = "task_completion"
     CODE_REVIEW = "code_review"
@@ -37,6 +39,12 @@ class VerificationOutcome(Enum):
     APPROVED = "approved"
     REJECTED = "rejected"
     PENDING = "pending"
+
+
+@strawberry.enum(description="What a verifier decides (a verifier never chooses PENDING).")
+class VerificationDecision(Enum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
 
 
 @strawberry.type(name="Verification", description="One verifier's outcome for a contribution.")
@@ -150,6 +158,22 @@ class ContributionType(relay.Node):
             rows = await evidence_service.evidence_of(session, self.row.id)
         return connection(rows[offset : offset + limit], first, offset, EvidenceType.from_row)
 
+    @strawberry.field(
+        description="Whether `contributionVerify` would accept the viewer (a verifier or an admin, "
+        "not the contributor), by the rule the mutation enforces."
+    )
+    async def viewer_can_verify(self, info: strawberry.Info[Context, None]) -> bool:
+        actor = await info.context.actor()
+        return actor is not None and rules.may_verify(self.row, *actor)
+
+    @strawberry.field(
+        description="Whether `evidenceUploadRequest` and `evidenceSubmit` would accept the viewer "
+        "(the contributor), by the rule they enforce; the evidence itself is checked only then."
+    )
+    async def viewer_can_add_evidence(self, info: strawberry.Info[Context, None]) -> bool:
+        actor = await info.context.actor()
+        return actor is not None and rules.may_add_evidence(self.row, actor[0])
+
     @strawberry.field(description="0..1, from the contribution's verified evidence.")
     async def evidence_quality_score(self, info: strawberry.Info[Context, None]) -> float:
         return await info.context.loaders.evidence_quality_by_contribution_id.load(self.row.id)
@@ -177,9 +201,7 @@ class ContributionErrorCode(Enum):
 
 
 @strawberry.type
-class ContributionError:
-    field: str | None
-    message: str
+class ContributionError(UserError):
     code: ContributionErrorCode
 
 
@@ -216,7 +238,7 @@ class ContributionFilterInput:
 @strawberry.input
 class ContributionVerifyInput:
     contribution_id: strawberry.ID
-    outcome: VerificationOutcome = strawberry.field(description="APPROVED or REJECTED.")
+    outcome: VerificationDecision
     evidence_quality_score: float | None = strawberry.field(
         default=None, description="0..1; computed from the evidence when omitted."
     )

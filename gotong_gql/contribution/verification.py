@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gotong_gql.audit.service import record, snapshot
+from gotong_gql.contribution import rules
 from gotong_gql.contribution.models import Contribution, ContributionSkill, Verification
 from gotong_gql.db import utcnow
 from gotong_gql.errors import forbidden, not_found, validate
@@ -119,12 +120,12 @@ async def verify_contribution(
     contribution_id: uuid.UUID,
     raw: dict[str, Any],
 ) -> tuple[Contribution, Verification]:
-    if not roles & {"verifier", "admin"}:
+    if not rules.is_verifier(roles):
         raise forbidden("only verifiers verify contributions")
     contribution = await uow.session.get(Contribution, contribution_id, with_for_update=True)
     if contribution is None:
         raise not_found("contribution", "contributionId")
-    if contribution.user_id == uow.actor_id:
+    if rules.owns(contribution, uow.actor_id):
         raise forbidden("nobody verifies their own contribution")
     data = validate(VerificationData, raw)
     quality = (await evidence_qualities(uow.session, [contribution.id]))[contribution.id]

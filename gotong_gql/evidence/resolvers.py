@@ -22,6 +22,7 @@ from gotong_gql.evidence.types import (
     EvidenceUploadConfirmPayload,
     EvidenceUploadRequestInput,
     EvidenceUploadRequestPayload,
+    HttpHeader,
     PresignedUploadType,
     visible_evidence,
 )
@@ -83,7 +84,9 @@ class EvidenceMutations:
             upload=PresignedUploadType(
                 url=upload.url,
                 method=upload.method,
-                headers=upload.headers,
+                headers=[
+                    HttpHeader(name=name, value=value) for name, value in upload.headers.items()
+                ],
                 expires_at=upload.expires_at,
             ),
             errors=[],

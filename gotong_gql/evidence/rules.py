@@ -9,6 +9,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
+from gotong_gql import rfc3339
 from gotong_gql.db import utcnow
 from gotong_gql.errors import DomainError
 from gotong_gql.evidence.models import WITNESS_RELATIONSHIPS
@@ -20,19 +21,23 @@ EXIF_TIME_TOLERANCE = timedelta(seconds=60)
 POOR_GPS_ACCURACY_M = 100.0
 SPREAD_DAYS = timedelta(days=7)
 SPREAD_KM = 1.0
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 
 
-def parse_timestamp(value: str, field: str = "timestamp") -> datetime:
-    """RFC 3339 with a time zone, not in the future (5 minutes of skew), at most 30 days old."""
-    if not isinstance(value, str) or not _RFC3339.match(value.strip()):
+def parse_timestamp(
+    value: datetime | rfc3339.NotADateTime | str, field: str = "timestamp"
+) -> datetime:
+    """RFC 3339 with a time zone, not in the future (5 minutes of skew), at most 30 days old.
+
+    `value` comes from the `DateTime` scalar, which hands over what it could not read as a
+    `NotADateTime` so that it is refused here, with this code, in the payload."""
+    moment = value if isinstance(value, datetime) else rfc3339.parse(value)
+    if moment is None or moment.tzinfo is None:
         raise DomainError(
             "INVALID_TIMESTAMP",
             "must be RFC 3339 with a time zone, e.g. 2026-02-09T10:30:00Z",
             field,
         )
-    moment = datetime.fromisoformat(value.strip().replace("z", "Z"))
     now = utcnow()
     if moment > now + CLOCK_SKEW:
         raise DomainError("INVALID_TIMESTAMP", "is in the future", field)
@@ -50,14 +55,20 @@ def check_media_hash(value: str, field: str = "mediaHash") -> str:
 
 
 def check_location(location: dict[str, Any], field: str = "location") -> tuple[float, float]:
-    lat, lon = location.get("lat"), location.get("lon")
+    lat, lon = location.get("latitude"), location.get("longitude")
     if lat is None or not -90 <= lat <= 90:
-        raise DomainError("INVALID_COORDINATES", "lat must be in [-90, 90]", f"{field}.lat")
+        raise DomainError(
+            "INVALID_COORDINATES", "latitude must be in [-90, 90]", f"{field}.latitude"
+        )
     if lon is None or not -180 <= lon <= 180:
-        raise DomainError("INVALID_COORDINATES", "lon must be in [-180, 180]", f"{field}.lon")
-    accuracy = location.get("accuracy")
+        raise DomainError(
+            "INVALID_COORDINATES", "longitude must be in [-180, 180]", f"{field}.longitude"
+        )
+    accuracy = location.get("accuracy_meters")
     if accuracy is not None and accuracy < 0:
-        raise DomainError("INVALID_PAYLOAD", "accuracy must not be negative", f"{field}.accuracy")
+        raise DomainError(
+            "INVALID_PAYLOAD", "accuracyMeters must not be negative", f"{field}.accuracyMeters"
+        )
     return lat, lon
 
 
@@ -78,7 +89,7 @@ def check_witnesses(witnesses: list[dict[str, Any]] | None) -> list[dict[str, An
         if witness.get("relationship") not in WITNESS_RELATIONSHIPS:
             raise DomainError(
                 "INVALID_PAYLOAD",
-                f"relationship must be one of {', '.join(WITNESS_RELATIONSHIPS)}",
+                f"relationship must be one of {', '.join(WITNESS_RELATIONSHIPS).upper()}",
                 f"{path}.relationship",
             )
         if len(witness.get("statement") or "") > 2000:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gotong_gql import metrics
 from gotong_gql.audit.service import record, snapshot
+from gotong_gql.contribution import rules as contribution_rules
 from gotong_gql.contribution.models import Contribution
 from gotong_gql.db import utcnow
 from gotong_gql.errors import DomainError, forbidden, not_found
@@ -83,7 +84,7 @@ async def _own_contribution(uow: UnitOfWork, contribution_id: uuid.UUID) -> Cont
     contribution = await uow.session.get(Contribution, contribution_id)
     if contribution is None:
         raise not_found("contribution", "contributionId")
-    if contribution.user_id != uow.actor_id:
+    if not contribution_rules.may_add_evidence(contribution, uow.actor_id):
         raise forbidden("only the contributor adds evidence to a contribution")
     return contribution
 
@@ -93,7 +94,7 @@ def _location(raw: dict[str, Any]) -> tuple[float | None, float | None, float | 
     if location is None:
         return None, None, None
     lat, lon = rules.check_location(location)
-    return lat, lon, location.get("accuracy")
+    return lat, lon, location.get("accuracy_meters")
 
 
 async def request_upload(
@@ -112,7 +113,7 @@ async def request_upload(
     if content_type not in allowed:
         raise DomainError(
             "INVALID_PAYLOAD",
-            f"{evidence_type} accepts {', '.join(sorted(allowed))}",
+            f"{evidence_type.upper()} accepts {', '.join(sorted(allowed))}",
             "contentType",
         )
     size = raw["size_bytes"]
@@ -166,7 +167,9 @@ def _size_rule(content_type: str) -> str:
 
 def _ensure_pending(evidence: Evidence) -> None:
     if evidence.status != "pending_upload":
-        raise DomainError("INVALID_TRANSITION", f"the evidence is {evidence.status}", "evidenceId")
+        raise DomainError(
+            "INVALID_TRANSITION", f"the evidence is {evidence.status.upper()}", "evidenceId"
+        )
 
 
 async def confirm_upload(uow: UnitOfWork, services: Services, evidence_id: uuid.UUID) -> Evidence:
@@ -401,7 +404,9 @@ async def submit_evidence(uow: UnitOfWork, services: Services, raw: dict[str, An
     lat, lon, accuracy = _location(raw)
     if evidence_type == "gps_verification" and lat is None:
         raise DomainError(
-            "INVALID_COORDINATES", "a GPS fix needs location.lat and location.lon", "location"
+            "INVALID_COORDINATES",
+            "a GPS fix needs location.latitude and location.longitude",
+            "location",
         )
     claimed = raw.get("media_hash")
     if claimed is not None:

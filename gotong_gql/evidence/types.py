@@ -13,6 +13,7 @@ from strawberry.scalars import JSON
 from gotong_gql.evidence import service
 from gotong_gql.evidence.models import Evidence, Witness
 from gotong_gql.graphql.context import Context
+from gotong_gql.graphql.errors import UserError
 
 
 @strawberry.enum
@@ -23,17 +24,25 @@ class EvidenceStatus(Enum):
     REJECTED = "rejected"
 
 
-@strawberry.enum
+@strawberry.enum(name="EvidenceType")
 class EvidenceKind(Enum):
     PHOTO_WITH_TIMESTAMP = "photo_with_timestamp"
     GPS_VERIFICATION = "gps_verification"
     WITNESS_ATTESTATION = "witness_attestation"
 
 
+@strawberry.enum
+class WitnessRelationship(Enum):
+    SUPERVISOR = "supervisor"
+    PEER = "peer"
+    BENEFICIARY = "beneficiary"
+    OTHER = "other"
+
+
 @strawberry.type(name="Witness")
 class WitnessType:
     witness_name: str
-    relationship: str
+    relationship: WitnessRelationship
     statement: str | None
     contact: str | None
 
@@ -41,15 +50,23 @@ class WitnessType:
     def from_row(cls, row: Witness) -> WitnessType:
         return cls(
             witness_name=row.witness_name,
-            relationship=row.relationship,
+            relationship=WitnessRelationship(row.relationship),
             statement=row.statement,
             contact=row.contact,
         )
 
 
+@strawberry.enum
+class EvidenceWarningCode(Enum):
+    EXIF_TIME_MISMATCH = "EXIF_TIME_MISMATCH"
+    POOR_GPS_ACCURACY = "POOR_GPS_ACCURACY"
+    EVIDENCE_TIME_SPREAD = "EVIDENCE_TIME_SPREAD"
+    EVIDENCE_LOCATION_SPREAD = "EVIDENCE_LOCATION_SPREAD"
+
+
 @strawberry.type
 class EvidenceWarning:
-    code: str
+    code: EvidenceWarningCode
     message: str
 
 
@@ -66,7 +83,7 @@ class EvidenceType(relay.Node):
     timestamp: datetime | None
     latitude: float | None
     longitude: float | None
-    accuracy_m: float | None
+    accuracy_meters: float | None
     content_type: str | None
     size_bytes: int | None
     exif: JSON | None = strawberry.field(
@@ -88,11 +105,16 @@ class EvidenceType(relay.Node):
             timestamp=row.timestamp,
             latitude=row.latitude,
             longitude=row.longitude,
-            accuracy_m=row.accuracy_m,
+            accuracy_meters=row.accuracy_m,
             content_type=row.content_type,
             size_bytes=row.size_bytes,
             exif=row.metadata_.get("exif"),
-            warnings=[EvidenceWarning(**warning) for warning in row.warnings],
+            warnings=[
+                EvidenceWarning(
+                    code=EvidenceWarningCode(warning["code"]), message=warning["message"]
+                )
+                for warning in row.warnings
+            ],
             rejection_reason=row.rejection_reason,
             created_at=row.created_at,
             processed_at=row.processed_at,
@@ -135,11 +157,21 @@ async def visible_evidence(context: Context, node_id: str) -> EvidenceType | Non
     return EvidenceType.from_row(row) if visible else None
 
 
-@strawberry.type
+@strawberry.type(description="One header of an HTTP request.")
+class HttpHeader:
+    name: str
+    value: str
+
+
+@strawberry.type(
+    name="PresignedUpload",
+    description="Where and how to send a file: `method` to `url` with exactly these `headers`, "
+    "before `expiresAt`.",
+)
 class PresignedUploadType:
     url: str
     method: str
-    headers: JSON
+    headers: list[HttpHeader]
     expires_at: datetime
 
 
@@ -159,23 +191,21 @@ class EvidenceErrorCode(Enum):
 
 
 @strawberry.type
-class EvidenceError:
-    field: str | None
-    message: str
+class EvidenceError(UserError):
     code: EvidenceErrorCode
 
 
 @strawberry.input
 class LocationInput:
-    lat: float
-    lon: float
-    accuracy: float | None = strawberry.field(default=None, description="Meters.")
+    latitude: float = strawberry.field(description="Decimal degrees, -90 to 90.")
+    longitude: float = strawberry.field(description="Decimal degrees, -180 to 180.")
+    accuracy_meters: float | None = None
 
 
 @strawberry.input
 class WitnessInput:
     witness_name: str
-    relationship: str = strawberry.field(description="supervisor, peer, beneficiary or other.")
+    relationship: WitnessRelationship
     statement: str | None = None
     contact: str | None = None
 
@@ -186,7 +216,9 @@ class EvidenceUploadRequestInput:
     evidence_type: EvidenceKind
     content_type: str = strawberry.field(description="image/jpeg, image/png, image/heic, ...")
     size_bytes: int
-    timestamp: str = strawberry.field(description="RFC 3339 with a time zone.")
+    timestamp: datetime = strawberry.field(
+        description="When the proof was taken: at most 5 minutes ahead, at most 30 days old."
+    )
     media_hash: str | None = strawberry.field(
         default=None, description="The SHA-256 the client computed; a mismatch rejects."
     )
@@ -215,7 +247,9 @@ class EvidenceUploadConfirmPayload:
 class EvidenceSubmitInput:
     contribution_id: strawberry.ID
     evidence_type: EvidenceKind
-    timestamp: str = strawberry.field(description="RFC 3339 with a time zone.")
+    timestamp: datetime = strawberry.field(
+        description="When the proof was taken: at most 5 minutes ahead, at most 30 days old."
+    )
     location: LocationInput | None = None
     media_hash: str | None = None
     witnesses: list[WitnessInput] | None = None

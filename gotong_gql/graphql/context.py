@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -16,11 +16,20 @@ from starlette.websockets import WebSocket
 
 from gotong_gql.graphql.errors import ApiError, unauthenticated
 from gotong_gql.graphql.loaders import Loaders
+from gotong_gql.reputation.service import Reputation, reputation_of
 from gotong_gql.security import TokenError
 from gotong_gql.services import Services
 from gotong_gql.uow import UnitOfWork, unit_of_work
 from gotong_gql.user.models import User
 from gotong_gql.user.service import load_user_with_roles
+
+
+class Actor(NamedTuple):
+    """Who asks, as the rules of `task/rules.py`, `contribution/rules.py` and `vouch/rules.py`
+    read them."""
+
+    id: uuid.UUID
+    roles: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,8 @@ class Context:
     loaders: Loaders = field(init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _viewer_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _actor: asyncio.Future[Actor | None] | None = None
+    _actor_reputation: asyncio.Future[Reputation | None] | None = None
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.db)
@@ -72,6 +83,7 @@ class Context:
                 await self._session.close()
                 self._session = None
         self.loaders = Loaders(self.db)
+        self._actor = self._actor_reputation = None
 
     async def close(self) -> None:
         if self._session is not None:
@@ -131,6 +143,33 @@ class Context:
         """The viewer's roles as they are now (between two events of a subscription)."""
         if self._viewer is not None:
             self._viewer = Viewer(self._viewer.user, roles)
+
+    async def actor(self) -> Actor | None:
+        """The viewer's id (from the token) and roles, as the permission rules read them. The
+        `viewerCan*` fields of a whole page ask at once: they share one read per request (per
+        event, in a subscription)."""
+        if self._actor is None:
+            self._actor = asyncio.ensure_future(self._load_actor())
+        return await self._actor
+
+    async def _load_actor(self) -> Actor | None:
+        user_id = self.user_id
+        if user_id is None:
+            return None
+        return Actor(user_id, await self.loaders.roles_by_user_id.load(user_id))
+
+    async def actor_reputation(self) -> Reputation | None:
+        """The viewer's reputation as cached from Markov, shared like `actor()`."""
+        if self._actor_reputation is None:
+            self._actor_reputation = asyncio.ensure_future(self._load_reputation())
+        return await self._actor_reputation
+
+    async def _load_reputation(self) -> Reputation | None:
+        user_id = self.user_id
+        user = await self.loaders.users_by_id.load(user_id) if user_id else None
+        if user is None:
+            return None
+        return await reputation_of(self.services, user.id, user.markov_user_id)
 
     async def require_viewer(self) -> Viewer:
         self.require_user_id()

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from enum import Enum
 from typing import Any, TypeVar
 
+import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
@@ -33,12 +34,30 @@ def bad_input(message: str, field: str | None = None) -> ApiError:
     return ApiError("BAD_USER_INPUT", message, **({"field": field} if field else {}))
 
 
+@strawberry.interface(
+    description="An expected refusal of a mutation, in its payload's `errors`; every "
+    "`<Noun>Error` implements it and adds its own `code`."
+)
+class UserError:
+    message: str = strawberry.field(description="For people; the `code` is for programs.")
+    path: list[str] | None = strawberry.field(
+        description='Where in the arguments the problem is, e.g. `["input", "witnesses", "2", '
+        '"witnessName"]`; null when it is not one argument (a permission, a state).'
+    )
+
+
+def input_path(field: str | None) -> list[str] | None:
+    """A service's dotted field (`witnesses.2.witnessName`) as a path into the arguments of a
+    mutation, which always takes one `input`."""
+    return None if field is None else ["input", *field.split(".")]
+
+
 def payload_errors(error_type: type[E], code_enum: type[Enum], exc: DomainError) -> list[E]:
     """A DomainError as the `errors` of a mutation payload."""
     for error in exc.errors:
         metrics.GRAPHQL_ERRORS.labels(error.code).inc()
     return [
-        error_type(field=error.field, message=error.message, code=code_enum(error.code))
+        error_type(message=error.message, path=input_path(error.field), code=code_enum(error.code))
         for error in exc.errors
     ]
 

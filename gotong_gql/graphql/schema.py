@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 from strawberry import relay
 from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from gotong_gql.contribution.resolvers import ContributionMutations, ContributionQueries
@@ -17,6 +20,7 @@ from gotong_gql.graphql.errors import ErrorReporting
 from gotong_gql.graphql.limits import QueryGuard
 from gotong_gql.graphql.observability import Observability
 from gotong_gql.graphql.permissions import IsAuthenticated
+from gotong_gql.graphql.scalars import DATE_TIME
 from gotong_gql.task.resolvers import TaskMutations, TaskQueries, TaskSubscriptions
 from gotong_gql.user.resolvers import AccountMutations, AccountQueries
 from gotong_gql.vouch.resolvers import VouchMutations, VouchQueries
@@ -59,4 +63,5 @@ schema = strawberry.Schema(
     mutation=Mutation,
     subscription=Subscription,
     extensions=[ErrorReporting, ParserCache, ValidationCache, QueryGuard, Observability],
+    config=StrawberryConfig(scalar_map={datetime: DATE_TIME}),
 )

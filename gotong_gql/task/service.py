@@ -27,6 +27,7 @@ from gotong_gql.db import utcnow
 from gotong_gql.errors import DomainError, forbidden, not_found, validate
 from gotong_gql.skill.models import Skill
 from gotong_gql.skill.service import ensure_skills, normalise_skill_names
+from gotong_gql.task import rules
 from gotong_gql.task.models import Task, TaskAssignment, TaskSkill
 from gotong_gql.uow import UnitOfWork
 from gotong_gql.user.models import User
@@ -145,18 +146,6 @@ async def _task_for_update(uow: UnitOfWork, task_id: uuid.UUID) -> Task:
     return task
 
 
-def _ensure_status(task: Task, allowed: tuple[str, ...], action: str) -> None:
-    if task.status not in allowed:
-        raise DomainError(
-            "INVALID_TRANSITION", f"cannot {action} a task that is {task.status}", "taskId"
-        )
-
-
-def _ensure_manager(task: Task, actor_id: uuid.UUID, roles: frozenset[str], action: str) -> None:
-    if task.creator_id != actor_id and "admin" not in roles:
-        raise forbidden(f"only the task's creator or an admin may {action} it")
-
-
 async def _set_skills(session: AsyncSession, task: Task, names: list[str]) -> list[str]:
     skills = await ensure_skills(session, normalise_skill_names(names))
     await session.execute(delete(TaskSkill).where(TaskSkill.task_id == task.id))
@@ -200,8 +189,7 @@ async def update_task(
     uow: UnitOfWork, roles: frozenset[str], task_id: uuid.UUID, raw: dict[str, Any]
 ) -> Task:
     task = await _task_for_update(uow, task_id)
-    _ensure_manager(task, uow.actor_id, roles, "update")
-    _ensure_status(task, ("open", "assigned", "in_progress"), "update")
+    rules.UPDATE.ensure(task, uow.actor_id, roles)
     data = validate(TaskUpdateData, raw)
     before = snapshot(task, TASK_FIELDS)
     for name in data.model_fields_set - {"skills", "metadata"}:
@@ -249,8 +237,7 @@ async def assign_task(
     uow: UnitOfWork, roles: frozenset[str], task_id: uuid.UUID, assignee_id: uuid.UUID
 ) -> Task:
     task = await _task_for_update(uow, task_id)
-    _ensure_manager(task, uow.actor_id, roles, "assign")
-    _ensure_status(task, ("open", "assigned"), "assign")
+    rules.ASSIGN.ensure(task, uow.actor_id, roles)
     if await uow.session.get(User, assignee_id) is None:
         raise not_found("assignee", "assigneeId")
     if task.assignee_id == assignee_id:
@@ -269,7 +256,7 @@ async def assign_task(
 
 async def claim_task(uow: UnitOfWork, task_id: uuid.UUID) -> Task:
     task = await _task_for_update(uow, task_id)
-    _ensure_status(task, ("open",), "claim")
+    rules.CLAIM.ensure(task, uow.actor_id)
     before = snapshot(task, TASK_FIELDS)
     await _open_assignment(uow, task, uow.actor_id)
     await record(
@@ -282,9 +269,7 @@ async def claim_task(uow: UnitOfWork, task_id: uuid.UUID) -> Task:
 
 async def start_task(uow: UnitOfWork, task_id: uuid.UUID) -> Task:
     task = await _task_for_update(uow, task_id)
-    if task.assignee_id != uow.actor_id:
-        raise forbidden("only the assignee starts the task")
-    _ensure_status(task, ("assigned",), "start")
+    rules.START.ensure(task, uow.actor_id)
     before = snapshot(task, TASK_FIELDS)
     task.status = "in_progress"
     task.started_at = task.updated_at = utcnow()
@@ -300,8 +285,7 @@ async def cancel_task(
     uow: UnitOfWork, roles: frozenset[str], task_id: uuid.UUID, reason: str | None
 ) -> Task:
     task = await _task_for_update(uow, task_id)
-    _ensure_manager(task, uow.actor_id, roles, "cancel")
-    _ensure_status(task, ("open", "assigned", "in_progress"), "cancel")
+    rules.CANCEL.ensure(task, uow.actor_id, roles)
     if reason is not None and len(reason) > 500:
         raise DomainError("INVALID_INPUT", "reason exceeds 500 characters", "reason")
     before = snapshot(task, TASK_FIELDS)

@@ -12,10 +12,11 @@ from strawberry.scalars import JSON
 from gotong_gql.audit import service as audit_service
 from gotong_gql.audit.types import AuditEntryType
 from gotong_gql.graphql.context import Context
+from gotong_gql.graphql.errors import UserError
 from gotong_gql.graphql.nodes import load_nodes
 from gotong_gql.graphql.pagination import connection, page_window
 from gotong_gql.skill.types import SkillType
-from gotong_gql.task import service
+from gotong_gql.task import rules, service
 from gotong_gql.task.models import Task, TaskAssignment
 from gotong_gql.user.types import UserType
 
@@ -23,6 +24,15 @@ if TYPE_CHECKING:
     from gotong_gql.contribution.types import ContributionType
 
 ContributionRef = Annotated["ContributionType", strawberry.lazy("gotong_gql.contribution.types")]
+
+
+def _can(mutation: str, who: str, rule: rules.TaskRule) -> str:
+    statuses = [status for status in ("open", "assigned", "in_progress") if status in rule.statuses]
+    return (
+        f"Whether `{mutation}` would accept the viewer now: {who}, while the task is "
+        f"{' or '.join(status.upper() for status in statuses)} (the rule the mutation enforces; "
+        "its input is checked only then)."
+    )
 
 
 @strawberry.enum
@@ -54,6 +64,13 @@ async def _user(info: strawberry.Info[Context, None], user_id: Any) -> UserType 
         return None
     user = await info.context.loaders.users_by_id.load(user_id)
     return UserType.from_row(user) if user else None
+
+
+async def _viewer_may(
+    info: strawberry.Info[Context, None], rule: rules.TaskRule, task: Task
+) -> bool:
+    actor = await info.context.actor()
+    return actor is not None and rule.allows(task, *actor)
 
 
 @strawberry.type(name="TaskAssignment")
@@ -140,6 +157,30 @@ class TaskType(relay.Node):
         rows = await info.context.loaders.skills_by_task_id.load(self.row.id)
         return [SkillType.from_row(skill) for skill in rows]
 
+    @strawberry.field(description=_can("taskUpdate", "the creator or an admin", rules.UPDATE))
+    async def viewer_can_update(self, info: strawberry.Info[Context, None]) -> bool:
+        return await _viewer_may(info, rules.UPDATE, self.row)
+
+    @strawberry.field(description=_can("taskAssign", "the creator or an admin", rules.ASSIGN))
+    async def viewer_can_assign(self, info: strawberry.Info[Context, None]) -> bool:
+        return await _viewer_may(info, rules.ASSIGN, self.row)
+
+    @strawberry.field(description=_can("taskClaim", "anyone", rules.CLAIM))
+    async def viewer_can_claim(self, info: strawberry.Info[Context, None]) -> bool:
+        return await _viewer_may(info, rules.CLAIM, self.row)
+
+    @strawberry.field(description=_can("taskStart", "the assignee", rules.START))
+    async def viewer_can_start(self, info: strawberry.Info[Context, None]) -> bool:
+        return await _viewer_may(info, rules.START, self.row)
+
+    @strawberry.field(description=_can("taskComplete", "the assignee", rules.COMPLETE))
+    async def viewer_can_complete(self, info: strawberry.Info[Context, None]) -> bool:
+        return await _viewer_may(info, rules.COMPLETE, self.row)
+
+    @strawberry.field(description=_can("taskCancel", "the creator or an admin", rules.CANCEL))
+    async def viewer_can_cancel(self, info: strawberry.Info[Context, None]) -> bool:
+        return await _viewer_may(info, rules.CANCEL, self.row)
+
     @strawberry.field(description="The contribution made by completing this task.")
     async def contribution(self, info: strawberry.Info[Context, None]) -> ContributionRef | None:
         # Imported here: contribution types refer to tasks, and tasks to contributions.
@@ -197,9 +238,7 @@ class TaskErrorCode(Enum):
 
 
 @strawberry.type
-class TaskError:
-    field: str | None
-    message: str
+class TaskError(UserError):
     code: TaskErrorCode
 
 

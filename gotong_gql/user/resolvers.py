@@ -8,7 +8,7 @@ from strawberry import relay
 
 from gotong_gql.errors import DomainError
 from gotong_gql.graphql.context import Context
-from gotong_gql.graphql.errors import bad_input, payload_errors, query_error
+from gotong_gql.graphql.errors import UserError, payload_errors, query_error
 from gotong_gql.graphql.ids import parse_global_id
 from gotong_gql.graphql.inputs import input_data
 from gotong_gql.graphql.pagination import connection, page_window
@@ -39,9 +39,7 @@ class AccountErrorCode(Enum):
 
 
 @strawberry.type
-class AccountError:
-    field: str | None
-    message: str
+class AccountError(UserError):
     code: AccountErrorCode
 
 
@@ -159,21 +157,33 @@ class UserFilterInput:
     )
 
 
+@strawberry.input(one_of=True, description="Exactly one of `id` and `username`.")
+class UserByInput:
+    id: strawberry.ID | None = strawberry.UNSET
+    username: str | None = strawberry.UNSET
+
+
 @strawberry.type
 class AccountQueries:
-    @strawberry.field(description="The signed-in user, or null without a valid token.")
+    @strawberry.field(
+        description="The signed-in user; null without a token. An expired or invalid token is "
+        "UNAUTHENTICATED (`reason`: TOKEN_EXPIRED or INVALID_TOKEN), as on every other field, "
+        "so that an app can tell an expired session from a logged-out one."
+    )
     async def me(self, info: Info) -> UserType | None:
-        viewer = await info.context.viewer()
-        return UserType.from_row(viewer.user) if viewer else None
+        if not info.context.token:
+            return None
+        viewer = await info.context.require_viewer()
+        return UserType.from_row(viewer.user)
 
-    @strawberry.field(permission_classes=[IsAuthenticated], description="By id or username.")
-    async def user(
-        self, info: Info, id: strawberry.ID | None = None, username: str | None = None
-    ) -> UserType | None:
-        if (id is None) == (username is None):
-            raise bad_input("give exactly one of id and username")
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="By id or by username; null when there is no such user.",
+    )
+    async def user(self, info: Info, by: UserByInput) -> UserType | None:
+        username = by.username or None
         try:
-            user_id = parse_global_id(id, "User", "id") if id is not None else None
+            user_id = parse_global_id(by.id, "User", "by.id") if by.id else None
         except DomainError:
             return None
         async with info.context.db() as session:

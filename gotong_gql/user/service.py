@@ -283,7 +283,7 @@ def _ensure_admin(roles: frozenset[str]) -> None:
 def _ensure_grantable(role: str) -> None:
     if role not in GRANTABLE_ROLES:
         raise DomainError(
-            "INVALID_ROLE", f"role must be one of {', '.join(GRANTABLE_ROLES)}", "role"
+            "INVALID_ROLE", f"role must be one of {', '.join(GRANTABLE_ROLES).upper()}", "role"
         )
 
 

@@ -16,6 +16,7 @@ from gotong_gql.reputation.types import ReputationType
 from gotong_gql.skill.types import UserSkillType
 from gotong_gql.task import service as task_service
 from gotong_gql.user.models import User
+from gotong_gql.vouch import rules as vouch_rules
 
 if TYPE_CHECKING:
     from gotong_gql.contribution.types import ContributionType
@@ -88,6 +89,23 @@ class UserType(relay.Node):
     async def reputation(self, info: strawberry.Info[Context, None]) -> ReputationType | None:
         value = await reputation_of(info.context.services, self.row.id, self.row.markov_user_id)
         return ReputationType.from_value(value) if value else None
+
+    @strawberry.field(
+        description="Whether `vouchCreate` would accept the viewer vouching for this user (not "
+        "oneself; with VOUCH_MIN_REPUTATION set, a cached reputation at least that high). A "
+        "skill the viewer already vouched for is still DUPLICATE_VOUCH."
+    )
+    async def viewer_can_vouch(self, info: strawberry.Info[Context, None]) -> bool:
+        context = info.context
+        viewer_id = context.user_id
+        if viewer_id is None:
+            return False
+        minimum = context.services.settings.vouch_min_reputation
+        score = None
+        if minimum > 0 and not vouch_rules.is_self(self.row.id, viewer_id):
+            reputation = await context.actor_reputation()
+            score = reputation.score if reputation else None
+        return vouch_rules.may_vouch_for(self.row.id, viewer_id, score, minimum)
 
     @strawberry.field
     async def contributions(

@@ -67,7 +67,7 @@ class VouchMutations:
         viewer = await context.require_viewer()
         raw = {
             "skill": input.skill,
-            "weight_hint": input.weight_hint,
+            "weight_hint": input.weight_hint.value if input.weight_hint else None,
             "message": input.message,
         }
         try:

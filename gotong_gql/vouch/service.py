@@ -20,6 +20,7 @@ from gotong_gql.skill.proficiency import refresh_user_skills
 from gotong_gql.skill.service import ensure_skills, normalise_skill_names
 from gotong_gql.uow import UnitOfWork
 from gotong_gql.user.models import User
+from gotong_gql.vouch import rules
 from gotong_gql.vouch.models import Vouch
 from gotong_gql.webhook.outbox import publish
 
@@ -41,7 +42,7 @@ async def create_vouch(
     uow: UnitOfWork, services: Services, voucher: User, vouchee_id: uuid.UUID, raw: dict[str, Any]
 ) -> Vouch:
     data = validate(VouchData, raw)
-    if vouchee_id == voucher.id:
+    if rules.is_self(vouchee_id, voucher.id):
         raise DomainError("SELF_VOUCH", "you cannot vouch for yourself", "voucheeId")
     vouchee = await uow.session.get(User, vouchee_id)
     if vouchee is None:
@@ -49,7 +50,7 @@ async def create_vouch(
     minimum = services.settings.vouch_min_reputation
     if minimum > 0:
         reputation = await reputation_of(services, voucher.id, voucher.markov_user_id)
-        if reputation is None or reputation.score < minimum:
+        if not rules.reputation_suffices(reputation.score if reputation else None, minimum):
             raise DomainError(
                 "REPUTATION_TOO_LOW", f"vouching needs a reputation of at least {minimum:g}", None
             )

@@ -9,6 +9,7 @@ import strawberry
 from strawberry import relay
 
 from gotong_gql.graphql.context import Context
+from gotong_gql.graphql.errors import UserError
 from gotong_gql.graphql.nodes import load_nodes
 from gotong_gql.skill.models import Skill
 from gotong_gql.skill.types import SkillType
@@ -88,9 +89,7 @@ class VouchErrorCode(Enum):
 
 
 @strawberry.type
-class VouchError:
-    field: str | None
-    message: str
+class VouchError(UserError):
     code: VouchErrorCode
 
 
@@ -100,9 +99,7 @@ class VouchCreateInput:
     skill: str | None = strawberry.field(
         default=None, description="A skill name; none for a general vouch."
     )
-    weight_hint: str | None = strawberry.field(
-        default=None, description="strong, moderate or light."
-    )
+    weight_hint: WeightHint | None = None
     message: str | None = strawberry.field(default=None, description="At most 500 characters.")
 
 

@@ -99,7 +99,9 @@ async def _reopen(session: AsyncSession, event_id: str, *, reset_attempts: bool)
     if event is None:
         raise DomainError("NOT_FOUND", "no event has this id", "eventId")
     if event.status != "failed":
-        raise DomainError("NOT_FAILED", f"the event is {event.status}, not failed", "eventId")
+        raise DomainError(
+            "NOT_FAILED", f"the event is {event.status.upper()}, not FAILED", "eventId"
+        )
     await session.execute(
         update(WebhookFailure)
         .where(WebhookFailure.event_id == event_id, WebhookFailure.replayed_at.is_(None))

@@ -5,6 +5,7 @@ from enum import Enum
 
 import strawberry
 
+from gotong_gql.graphql.errors import UserError
 from gotong_gql.webhook.models import WebhookEvent, WebhookFailure
 
 
@@ -93,9 +94,7 @@ class WebhookErrorCode(Enum):
 
 
 @strawberry.type
-class WebhookError:
-    field: str | None
-    message: str
+class WebhookError(UserError):
     code: WebhookErrorCode
 
 

@@ -24,13 +24,13 @@ from gotong_gql.settings import Settings
 from tests.conftest import JWT_SECRET, REDIS_TEST_SERVER, create_database, drop_database
 from tests.e2e.processes import start_worker
 from tests.e2e.server import cli, serve
-from tests.evidence.helpers import CONFIRM, REQUEST, make_jpeg
+from tests.evidence.helpers import CONFIRM, REQUEST, make_jpeg, upload_headers
 
 pytestmark = pytest.mark.slow
 REDIS_URL = f"{REDIS_TEST_SERVER}/13"
 PASSWORD = "correct horse battery"
 SUBSCRIPTION = gql("""subscription($id: ID!) { taskUpdated(taskId: $id) {
-  type task { status assignee { username } } } }""")
+  type task { status assignee { username } viewerCanStart viewerCanComplete } } }""")
 
 
 @pytest.fixture(scope="module")
@@ -177,12 +177,22 @@ async def test_a_subscriber_on_a_sees_changes_made_through_b_in_order(cluster):
         await asyncio.to_thread(_upload_photo, b, budi, contribution)
         await asyncio.wait_for(listener, timeout=30)
     assignee = {"username": budi_name}
+    # What the subscriber (the assignee) may do next is answered afresh with every event.
     assert received == [
-        {"type": "ASSIGNED", "task": {"status": "ASSIGNED", "assignee": assignee}},
-        {"type": "STARTED", "task": {"status": "IN_PROGRESS", "assignee": assignee}},
-        {"type": "COMPLETED", "task": {"status": "COMPLETED", "assignee": assignee}},
-        {"type": "EVIDENCE_ADDED", "task": {"status": "COMPLETED", "assignee": assignee}},
+        {"type": "ASSIGNED", "task": _seen("ASSIGNED", assignee, start=True)},
+        {"type": "STARTED", "task": _seen("IN_PROGRESS", assignee, complete=True)},
+        {"type": "COMPLETED", "task": _seen("COMPLETED", assignee)},
+        {"type": "EVIDENCE_ADDED", "task": _seen("COMPLETED", assignee)},
     ]
+
+
+def _seen(status: str, assignee: dict, start: bool = False, complete: bool = False) -> dict:
+    return {
+        "status": status,
+        "assignee": assignee,
+        "viewerCanStart": start,
+        "viewerCanComplete": complete,
+    }
 
 
 def _upload_photo(base: str, token: str, contribution_id: str) -> str:
@@ -208,7 +218,7 @@ def _upload_photo(base: str, token: str, contribution_id: str) -> str:
     put = httpx.put(
         f"{base}{parts.path}?{parts.query}",
         content=photo,
-        headers=requested["upload"]["headers"],
+        headers=upload_headers(requested["upload"]),
         timeout=10,
     )
     assert put.status_code == 201, put.text

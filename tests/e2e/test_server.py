@@ -96,7 +96,7 @@ async def _subscribe(url: str, token: str | None, query: str, variables: dict):
 
 async def test_task_updated_subscription(server):
     siti = _token(server, "siti")
-    budi_id = _gql(server, '{ user(username: "budi") { id } }', token=siti)["user"]["id"]
+    budi_id = _gql(server, '{ user(by: {username: "budi"}) { id } }', token=siti)["user"]["id"]
     task = _gql(
         server, 'mutation { taskCreate(input: {title: "Live one"}) { task { id } } }', token=siti
     )["taskCreate"]["task"]

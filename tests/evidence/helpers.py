@@ -17,10 +17,10 @@ from tests.helpers import create_task, create_user, register
 CONTRIBUTE = """mutation { contributionCreate(input: {contributionType: COMMUNITY_SERVICE,
   title: "Cleaned the river"}) { contribution { id } errors { code } } }"""
 REQUEST = """mutation($input: EvidenceUploadRequestInput!) { evidenceUploadRequest(input: $input) {
-  evidence { id status } upload { url method headers expiresAt }
-  errors { field code message } } }"""
+  evidence { id status } upload { url method headers { name value } expiresAt }
+  errors { path code message } } }"""
 CONFIRM = """mutation($id: ID!) { evidenceUploadConfirm(input: {evidenceId: $id}) {
-  evidence { id status } errors { field code } } }"""
+  evidence { id status } errors { path code } } }"""
 EVIDENCE = """query($id: ID!) { evidence(id: $id) { status mediaHash exif rejectionReason
   warnings { code } contentType sizeBytes fileUrl } }"""
 
@@ -110,9 +110,14 @@ async def task_contribution(api: Any):
     return organizer, worker, done["taskComplete"]["contribution"]["id"]
 
 
+def upload_headers(upload: dict[str, Any]) -> dict[str, str]:
+    """A presigned upload's `headers { name value }`, as a client sends them."""
+    return {header["name"]: header["value"] for header in upload["headers"]}
+
+
 async def put_object(api: Any, upload: dict[str, Any], body: bytes, http: Any):
     """PUT the bytes to the presigned URL: through the app for the local store, to S3 else."""
     url = upload["url"]
     if urlsplit(url).hostname == api.client.base_url.host:  # on the address of the request
-        return await api.client.put(url, content=body, headers=upload["headers"])
-    return await http.put(url, content=body, headers=upload["headers"])
+        return await api.client.put(url, content=body, headers=upload_headers(upload))
+    return await http.put(url, content=body, headers=upload_headers(upload))

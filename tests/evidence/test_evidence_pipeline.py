@@ -103,7 +103,7 @@ async def test_a_photo_travels_from_the_phone_to_markov(api, markov, worker):  #
                     "contentType": "image/jpeg",
                     "sizeBytes": len(photo),
                     "timestamp": captured.isoformat(),
-                    "location": {"lat": -7.7956, "lon": 110.3695, "accuracy": 8},
+                    "location": {"latitude": -7.7956, "longitude": 110.3695, "accuracyMeters": 8},
                     "mediaHash": hashlib.sha256(photo).hexdigest(),
                 }
             },

@@ -14,7 +14,7 @@ from tests.conftest import JWT_SECRET
 from tests.helpers import register
 from tests.http.conftest import GRAPHQL_RESPONSE, JSON, WebSocketClosed, websocket
 
-USER = '{ user(username: "ayu") { id } }'
+USER = '{ user(by: {username: "ayu"}) { id } }'
 ME_TASKS = "{ tasks(first: 1) { edges { node { id } } } }"
 
 
@@ -158,7 +158,11 @@ async def test_forged_and_misused_tokens_are_refused(api, case):
     assert body["data"] is None
     (error,) = body["errors"]
     assert error["extensions"] == {"code": "UNAUTHENTICATED", "reason": reason}
-    assert (await api.post("{ me { id } }", token=token)).json()["data"] == {"me": None}
+    me = (await api.post("{ me { id } }", token=token)).json()
+    assert me["data"] == {"me": None}
+    assert [error["extensions"] for error in me["errors"]] == [
+        {"code": "UNAUTHENTICATED", "reason": reason}
+    ]
 
 
 async def test_the_refresh_token_is_not_an_access_token(api):

@@ -17,7 +17,7 @@ from tests.webhook.conftest import MARKOV_SECRET, eventually
 
 CONTRIBUTE = """
 mutation($input: ContributionCreateInput!) {
-  contributionCreate(input: $input) { contribution { id } errors { field code } }
+  contributionCreate(input: $input) { contribution { id } errors { path code } }
 }"""
 CONTRIBUTION = {
     "contributionType": "DOCUMENTATION",
@@ -244,7 +244,7 @@ async def test_cli_replays_every_dead_letter(api, markov, worker, worker_env):
         await eventually(lambda event_id=event_id: _delivered(api, event_id))
     refused = await asyncio.to_thread(cli, "webhooks", "replay", first, env=worker_env)
     assert refused.returncode == 1
-    assert f"{first}: the event is delivered, not failed" in refused.stderr
+    assert f"{first}: the event is DELIVERED, not FAILED" in refused.stderr
 
 
 async def test_the_worker_serves_health_readiness_and_metrics(api, markov, worker, worker_env):

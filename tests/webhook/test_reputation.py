@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+
 from tests.helpers import register, uuid_text
 from tests.webhook.conftest import eventually
 from tests.webhook.test_delivery import _contribute, _delivered
 
-REPUTATION = """query($u: String!) { user(username: $u) { reputation {
+REPUTATION = """query($u: String!) { user(by: {username: $u}) { reputation {
   score tier contributionsCount vouchesReceived skills { skillId competence } stale } } }"""
 
 
@@ -21,11 +23,12 @@ async def test_reputation_is_cached_and_served_stale_when_markov_is_down(
     first = (await api.gql(REPUTATION, {"u": "ayu"}, ayu.token))["user"]["reputation"]
     assert first["score"] == 0.1
     assert (first["tier"], first["contributionsCount"], first["vouchesReceived"]) == (
-        "newcomer",
+        "NEWCOMER",
         1,
         0,
     )
-    assert first["skills"] == [{"skillId": uuid_text(skill.id), "competence": 0.2}]
+    skill_id = base64.b64encode(f"Skill:{uuid_text(skill.id)}".encode()).decode()
+    assert first["skills"] == [{"skillId": skill_id, "competence": 0.2}]
     assert first["stale"] is False
     assert markov.stats()["reputation_requests"] == 1
     (user,) = await api.sql("SELECT id FROM users")

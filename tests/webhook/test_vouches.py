@@ -12,7 +12,7 @@ from tests.webhook.test_delivery import _delivered, _received
 
 VOUCH = """mutation($input: VouchCreateInput!) { vouchCreate(input: $input) {
   vouch { voucher { username } vouchee { username } skill { name } weightHint message }
-  errors { field code } } }"""
+  errors { path code } } }"""
 
 
 async def test_vouch_is_delivered_and_counts_as_an_endorsement(api, markov, worker):
@@ -23,7 +23,7 @@ async def test_vouch_is_delivered_and_counts_as_an_endorsement(api, markov, work
             "input": {
                 "voucheeId": budi.id,
                 "skill": "Carpentry",
-                "weightHint": "strong",
+                "weightHint": "STRONG",
                 "message": "Fixed my roof",
             }
         },
@@ -55,7 +55,8 @@ async def test_vouch_is_delivered_and_counts_as_an_endorsement(api, markov, work
         "message": "Fixed my roof",
     }
     profile = await api.gql(
-        '{ user(username: "budi") { skills { skill { name } proficiency endorsementsCount } } }',
+        '{ user(by: {username: "budi"}) {'
+        " skills { skill { name } proficiency endorsementsCount } } }",
         token=ayu.token,
     )
     assert profile["user"]["skills"] == [
@@ -75,17 +76,17 @@ async def test_refused_vouches_write_nothing_and_send_nothing(api, markov, worke
         ({"voucheeId": ayu.id}, "SELF_VOUCH", "voucheeId"),
         ({"voucheeId": budi.id}, "DUPLICATE_VOUCH", "voucheeId"),
         ({"voucheeId": "VXNlcjpub3QtYS11dWlk"}, "NOT_FOUND", "voucheeId"),
-        ({"voucheeId": budi.id, "weightHint": "enormous"}, "INVALID_INPUT", "weightHint"),
         ({"voucheeId": budi.id, "message": "x" * 501}, "INVALID_INPUT", "message"),
     ]
     for variables, code, field in cases:
         payload = (await api.gql(VOUCH, {"input": variables}, ayu.token))["vouchCreate"]
-        assert payload == {"vouch": None, "errors": [{"field": field, "code": code}]}, variables
+        expected = [{"path": ["input", field], "code": code}]
+        assert payload == {"vouch": None, "errors": expected}, variables
     # Below the reputation threshold (Markov knows ayu with a score of 0).
     settings = api.services.settings.model_copy(update={"vouch_min_reputation": 0.5})
     monkeypatch.setattr(api.services, "settings", settings)
     low = await api.gql(VOUCH, {"input": {"voucheeId": budi.id, "skill": "masonry"}}, ayu.token)
-    assert low["vouchCreate"]["errors"] == [{"field": None, "code": "REPUTATION_TOO_LOW"}]
+    assert low["vouchCreate"]["errors"] == [{"path": None, "code": "REPUTATION_TOO_LOW"}]
     after = await api.table_counts()
     # Reading ayu's reputation filled the reputation cache: a copy of Markov's answer, not a
     # change of this system's state.
@@ -101,7 +102,9 @@ async def test_one_vouch_per_pair_and_skill(api, markov, worker, skill):
     variables = {"input": {"voucheeId": budi.id, "skill": skill}}
     assert (await api.gql(VOUCH, variables, ayu.token))["vouchCreate"]["errors"] == []
     again = await api.gql(VOUCH, variables, ayu.token)
-    assert again["vouchCreate"]["errors"] == [{"field": "voucheeId", "code": "DUPLICATE_VOUCH"}]
+    assert again["vouchCreate"]["errors"] == [
+        {"path": ["input", "voucheeId"], "code": "DUPLICATE_VOUCH"}
+    ]
     other = {"input": {"voucheeId": budi.id, "skill": "masonry" if skill else "carpentry"}}
     assert (await api.gql(VOUCH, other, ayu.token))["vouchCreate"]["errors"] == []
     listing = await api.gql(
