@@ -26,6 +26,7 @@ from gotong_gql.health import is_ready, readiness
 from gotong_gql.middleware import SecurityHeadersMiddleware
 from gotong_gql.services import Services
 from gotong_gql.settings import Settings, load_settings
+from gotong_gql.shutdown import LiveStreamMiddleware, LiveStreams
 from gotong_gql.storage import object_routes
 from gotong_gql.webhook.service import sweep_forever
 
@@ -96,6 +97,7 @@ async def metrics_endpoint(request: Request) -> Response:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     guard = GraphQLGuard.from_settings(settings)
+    streams = LiveStreams()  # ended on SIGTERM, so that shutdown has an end (shutdown.py)
     logging.getLogger("strawberry.execution").addFilter(_unexpected_errors_only)
 
     @asynccontextmanager
@@ -107,7 +109,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # Embedded mode: no worker process, so this process sweeps the outbox itself.
         sweeper = None if settings.redis_url else asyncio.create_task(sweep_forever(services))
         try:
-            yield
+            with streams.closing_on_termination():
+                yield
         finally:
             if sweeper is not None:
                 sweeper.cancel()
@@ -135,6 +138,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         lifespan=lifespan,
         middleware=[
+            Middleware(LiveStreamMiddleware, streams=streams),
             Middleware(RequestIdMiddleware),
             Middleware(SecurityHeadersMiddleware, hsts=settings.is_production),
             # Bearer tokens, not cookies: no credentials mode; WebSocket origins use the same list.
