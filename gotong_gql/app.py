@@ -29,6 +29,7 @@ from gotong_gql.health import is_ready, readiness
 from gotong_gql.middleware import SecurityHeadersMiddleware
 from gotong_gql.services import Services
 from gotong_gql.settings import Settings, load_settings
+from gotong_gql.shutdown import LiveStreamMiddleware, LiveStreams
 from gotong_gql.storage_local import object_routes
 from gotong_gql.webhook.service import sweep_forever
 
@@ -112,6 +113,7 @@ def metrics_routes(settings: Settings) -> list[Route]:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     guard = GraphQLGuard.from_settings(settings)
+    streams = LiveStreams()  # ended on SIGTERM, so that shutdown has an end (shutdown.py)
     logging.getLogger("strawberry.execution").addFilter(_unexpected_errors_only)
 
     @asynccontextmanager
@@ -123,7 +125,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # Embedded mode: no worker process, so this process sweeps the outbox itself.
         sweeper = None if settings.redis_url else asyncio.create_task(sweep_forever(services))
         try:
-            yield
+            with streams.closing_on_termination():
+                yield
         finally:
             if sweeper is not None:
                 sweeper.cancel()
@@ -153,6 +156,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         lifespan=lifespan,
         middleware=[
+            Middleware(LiveStreamMiddleware, streams=streams),
             # X-Forwarded-* from trusted proxies: the client's address and the public address.
             Middleware(ForwardedHeadersMiddleware, trusted=settings.forwarded_allow_ips),
             Middleware(RequestIdMiddleware),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import sys
 from typing import Annotated
 
@@ -56,6 +58,9 @@ def serve(
         log_config=None,
         access_log=False,
         ws_max_size=1024 * 1024,  # a GraphQL message over a WebSocket is small
+        # On SIGTERM live streams end at once (gotong_gql/shutdown.py); in-flight requests get
+        # this long, then whatever is left is cancelled and the process exits.
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
     )
 
 
@@ -147,6 +152,15 @@ def worker(
     ]
     for child in children:
         child.start()
+
+    def forward(signum: int, _frame: object) -> None:
+        # The container runtime signals only this process: each child shuts down gracefully.
+        for child in children:
+            if child.pid is not None and child.is_alive():
+                os.kill(child.pid, signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, forward)
     for child in children:
         child.join()
 

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -60,15 +61,33 @@ _SQLITE_MATH = {
 }
 
 
+# An execution option of the connection a unit of work runs on (see `begin_write`).
+WRITE_LOCK = "gotong_write_lock"
+# How long a SQLite writer waits for the write lock before it gives up (SQLITE_BUSY).
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling would run SELECTs outside any transaction and begin
+    # one only at the first write; `_begin_sqlite` emits BEGIN itself instead.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
     # Builds of SQLite without the math extension lack these; the `near` filter needs them.
     for name, (arity, fn) in _SQLITE_MATH.items():
         dbapi_connection.create_function(name, arity, fn, deterministic=True)
+
+
+def _begin_sqlite(connection: sa.Connection) -> None:
+    """Every transaction begins with a BEGIN of ours (SQLAlchemy's documented pysqlite/aiosqlite
+    recipe): deferred for reads, which see one snapshot and never block a writer (WAL);
+    IMMEDIATE for a unit of work, which so holds the single write lock from before its first
+    read to its commit."""
+    immediate = connection.get_execution_options().get(WRITE_LOCK, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -76,6 +95,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         _ensure_sqlite_directory(settings.database_url)
         engine = create_async_engine(settings.database_url, echo=settings.database_echo)
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        event.listen(engine.sync_engine, "begin", _begin_sqlite)
         return engine
     return create_async_engine(
         settings.database_url,
@@ -94,3 +114,32 @@ def _ensure_sqlite_directory(url: str) -> None:
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def begin_write(session: AsyncSession) -> None:
+    """Start the session's next transaction as a writer's: on SQLite it takes the database's
+    write lock at once (`BEGIN IMMEDIATE`, waiting up to the busy timeout), so that nothing it
+    reads can change before it commits; on PostgreSQL a plain transaction, whose checked rows
+    are locked (`FOR UPDATE`) or changed by compare-and-set.
+
+    A read transaction the session has open (the viewer was loaded first) is ended first: its
+    snapshot predates the lock, and SQLite cannot turn a reader into a writer once another
+    writer has committed. It holds no changes (queries never write), so committing it writes
+    nothing, and keeps the rows it loaded usable."""
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("unflushed changes outside a unit of work")
+        await session.commit()
+    await session.connection(execution_options={WRITE_LOCK: True})
+
+
+def is_lock_timeout(exc: DBAPIError) -> bool:
+    """The database gave up waiting for a lock: SQLite's busy timeout (SQLITE_BUSY, "database
+    is locked"), or PostgreSQL's deadlock detection or lock timeout. Nothing was written."""
+    original = exc.orig
+    if getattr(original, "sqlite_errorname", "").startswith("SQLITE_BUSY"):
+        return True
+    return getattr(original, "sqlstate", None) in _PG_LOCK_STATES
+
+
+_PG_LOCK_STATES = frozenset({"40P01", "55P03"})  # deadlock_detected, lock_not_available

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gotong_gql.contribution import service as contributions
 from gotong_gql.services import Services
 from gotong_gql.settings import Settings
+from gotong_gql.task import lifecycle
 from gotong_gql.task import service as tasks
 from gotong_gql.task.models import Task
 from gotong_gql.uow import UnitOfWork, unit_of_work
@@ -111,12 +112,14 @@ async def _seed(services: Services, session: AsyncSession, console: Console) -> 
         )
     assigned, in_progress, cancelled, completed = created[1:]  # created[0] stays open
     roles = frozenset({"organizer"})
-    await step(organizer, lambda uow: tasks.assign_task(uow, roles, assigned.id, budi.id))
-    await step(dewi, lambda uow: tasks.claim_task(uow, in_progress.id))
-    await step(dewi, lambda uow: tasks.start_task(uow, in_progress.id))
-    await step(organizer, lambda uow: tasks.cancel_task(uow, roles, cancelled.id, "rainy season"))
-    await step(organizer, lambda uow: tasks.assign_task(uow, roles, completed.id, budi.id))
-    await step(budi, lambda uow: tasks.start_task(uow, completed.id))
+    await step(organizer, lambda uow: lifecycle.assign_task(uow, roles, assigned.id, budi.id))
+    await step(dewi, lambda uow: lifecycle.claim_task(uow, in_progress.id))
+    await step(dewi, lambda uow: lifecycle.start_task(uow, in_progress.id))
+    await step(
+        organizer, lambda uow: lifecycle.cancel_task(uow, roles, cancelled.id, "rainy season")
+    )
+    await step(organizer, lambda uow: lifecycle.assign_task(uow, roles, completed.id, budi.id))
+    await step(budi, lambda uow: lifecycle.start_task(uow, completed.id))
     await step(
         budi,
         lambda uow: contributions.complete_task(

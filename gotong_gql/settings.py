@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     webhook_sweep_interval_seconds: float = Field(default=5.0, gt=0)
     webhook_pending_grace_seconds: float = Field(default=30.0, ge=0)
     reputation_cache_seconds: int = Field(default=300, ge=1)
+    # On SIGTERM: how long in-flight requests (API) and jobs (worker) may take to finish.
+    shutdown_timeout_seconds: float = Field(default=10.0, gt=0)
     # The worker serves /healthz, /readyz and /metrics on this port.
     worker_metrics_port: int = Field(default=9100, ge=1, le=65535)
     # The API's /metrics (on its public port) answers only `Authorization: Bearer <this>` when

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gotong_gql.db import begin_write
 from gotong_gql.pubsub import Message
 
 if TYPE_CHECKING:
@@ -44,11 +45,22 @@ async def unit_of_work(
 ) -> AsyncIterator[UnitOfWork]:
     """Commit when the block ends normally; roll back (sending nothing) when it raises.
 
+    Invariant: whatever the block checks and then writes is one atomic step, on both engines.
+    The block is one transaction that `begin_write` opens before its first read (ending a read
+    transaction the session had open): on SQLite it holds the database's write lock from that
+    first read to the commit, so no other writer runs in between (a waiting writer gets the
+    lock after our commit and reads what we wrote). On PostgreSQL rows the block checks are
+    locked `FOR UPDATE`, and state transitions are compare-and-set `UPDATE ... WHERE status`.
+    Hence two rules for the code inside a block: no slow work (password hashing, network
+    calls: do them before opening it), and no writes through another session (on SQLite it
+    would wait for the lock this block holds).
+
     After the commit, buffered jobs are sent and events published. A failure there is logged and
     never undoes the commit: the outbox sweeper re-sends what a lost enqueue left pending.
     """
     uow = UnitOfWork(session=session, actor_id=actor_id, request_id=request_id)
     try:
+        await begin_write(session)
         yield uow
         await session.commit()
     except BaseException:

@@ -3,6 +3,13 @@
 Actors are async: Dramatiq's AsyncIO middleware runs them on one event loop per process, which
 also runs the periodic outbox sweeper. Dramatiq's own retries are off (max_retries=0): delivery
 state and attempts live in the database, and the sweeper re-sends what a crash left behind.
+
+On SIGTERM (or SIGINT) the worker takes no new job, gives the jobs in progress up to
+SHUTDOWN_TIMEOUT_SECONDS to finish (Dramatiq requeues the messages it had fetched but not
+started), and only then closes its clients. A job still running past the bound is released,
+not failed: the process exits without acknowledging its message, which Redis hands to another
+worker once this one's heartbeat has expired, and the event it was delivering stays leased
+until the sweeper of another worker takes it over (nothing recorded, so no attempt is burnt).
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable, Coroutine
@@ -43,6 +51,28 @@ def _report_health_server_exit(future: Any) -> None:
     log.error("the worker's health server stopped: %r", future.exception())
 
 
+class _CloseWhenIdle(dramatiq.Middleware):
+    """Closes the clients once the worker threads have stopped; added after the AsyncIO
+    middleware, so that this runs first (after-hooks run in reverse), on a loop still running.
+    Left open when a job outlived the bound: it is still using them until the process exits."""
+
+    def __init__(self, services: Services, bound: float) -> None:
+        self.services, self.bound = services, bound
+        self.jobs_left = 0
+
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self.jobs_left = sum(thread.is_alive() for thread in worker.workers)
+        if self.jobs_left:
+            log.warning(
+                "%d job(s) still running after %g s: left to another worker",
+                self.jobs_left,
+                self.bound,
+            )
+            return
+        loop = get_event_loop_thread().loop
+        asyncio.run_coroutine_threadsafe(self.services.close(), loop).result(timeout=10)
+
+
 def register_actors(broker: dramatiq.Broker, services: Services) -> None:
     for name, handler in job_handlers().items():
         dramatiq.Actor(
@@ -63,6 +93,8 @@ def run(settings: Settings, threads: int, *, serve_health: bool = True) -> None:
     broker = create_broker(settings.redis_url)
     services = Services.create(settings)
     register_actors(broker, services)
+    closer = _CloseWhenIdle(services, settings.shutdown_timeout_seconds)
+    broker.add_middleware(closer)
     # worker_timeout: how long an idle consumer waits for messages (ms); Dramatiq's default of
     # 1 s would add up to a second to the delivery of an event that arrives after a quiet spell.
     worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)
@@ -80,12 +112,17 @@ def run(settings: Settings, threads: int, *, serve_health: bool = True) -> None:
     try:
         stop.wait()
     finally:
+        log.info("worker stopping: jobs in progress get %g s", settings.shutdown_timeout_seconds)
+        sweeper.cancel()
         if health is not None:
             health.should_exit = True
             with contextlib.suppress(BaseException):
                 serving.result(timeout=5)
-        sweeper.cancel()
-        asyncio.run_coroutine_threadsafe(services.close(), loop).result(timeout=10)
-        worker.stop()
+        worker.stop(timeout=int(settings.shutdown_timeout_seconds * 1000))
         broker.close()
         log.info("worker stopped")
+        if closer.jobs_left:
+            # Their threads, and the clients they hold open (aiosqlite's threads among them),
+            # would keep the interpreter from exiting until the jobs ended: leave now.
+            logging.shutdown()
+            os._exit(0)

@@ -138,7 +138,8 @@ class StatementCounter:
         self.active = False
 
     def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if self.active:
+        # SQLite's BEGIN is sent as a statement (gotong_gql.db); PostgreSQL's is not seen here.
+        if self.active and not statement.startswith("BEGIN"):
             self.statements.append(statement)
 
     def __enter__(self) -> StatementCounter:

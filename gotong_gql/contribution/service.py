@@ -14,12 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gotong_gql.audit.service import record, snapshot
 from gotong_gql.contribution.models import Contribution, ContributionSkill
 from gotong_gql.db import utcnow
-from gotong_gql.errors import DomainError, FieldError, not_found, validate
+from gotong_gql.errors import DomainError, FieldError, validate
 from gotong_gql.skill.models import Skill
 from gotong_gql.skill.service import ensure_skills, normalise_skill_names
 from gotong_gql.task import rules as task_rules
+from gotong_gql.task.lifecycle import transition
 from gotong_gql.task.models import Task, TaskAssignment, TaskSkill
-from gotong_gql.task.service import TASK_FIELDS, publish_task_event
+from gotong_gql.task.service import TASK_FIELDS, lock_task, publish_task_event
 from gotong_gql.uow import UnitOfWork
 from gotong_gql.urls import HTTPS_ONLY, WebUrl
 from gotong_gql.user.models import User
@@ -193,13 +194,21 @@ async def complete_task(
 ) -> Completed:
     """The assignee finishes an in-progress task: the task, its assignment and the new
     contribution change together, with the `contribution_created` event."""
-    task = await uow.session.get(Task, task_id, with_for_update=True)
-    if task is None:
-        raise not_found("task", "taskId")
+    task = await lock_task(uow, task_id)
     task_rules.COMPLETE.ensure(task, actor.id)
     data = validate(CompletionData, raw, context={HTTPS_ONLY: https_only})
     now = utcnow()
     before = snapshot(task, TASK_FIELDS)
+    # First, so that a lost race (a concurrent cancel) writes no contribution and no event.
+    await transition(
+        uow,
+        task,
+        task_rules.COMPLETE,
+        Task.assignee_id == actor.id,
+        status="completed",
+        completed_at=now,
+        updated_at=now,
+    )
     duration = data.duration_hours
     if duration is None and task.started_at is not None:
         duration = min(round((now - task.started_at).total_seconds() / 3600, 2), MAX_DURATION_HOURS)
@@ -236,7 +245,6 @@ async def complete_task(
     )
     if assignment is not None:
         assignment.status, assignment.completed_at = "completed", now
-    task.status, task.completed_at, task.updated_at = "completed", now, now
     after = snapshot(task, TASK_FIELDS)
     after["contribution_id"] = str(contribution.id)
     await record(uow, "task.complete", "task", task.id, before=before, after=after)

@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 
+from gotong_gql.db import is_lock_timeout
 from gotong_gql.graphql.errors import ApiError, unauthenticated
 from gotong_gql.graphql.loaders import Loaders
 from gotong_gql.reputation.service import Reputation, reputation_of
@@ -180,6 +182,9 @@ class Context:
 
     @asynccontextmanager
     async def unit_of_work(self, viewer: Viewer | None) -> AsyncIterator[UnitOfWork]:
+        """The request's unit of work (see `gotong_gql.uow`). A database that gives up waiting
+        for a lock (SQLite's busy timeout, a PostgreSQL deadlock) rolled everything back: the
+        client is told to try again, not shown an internal error."""
         try:
             async with (
                 self.db() as session,
@@ -191,8 +196,12 @@ class Context:
                 ) as uow,
             ):
                 yield uow
-        except BaseException:
+        except BaseException as exc:
             # A rollback expires every loaded row: later fields of this request load afresh.
             self.loaders = Loaders(self.db)
             self._viewer, self._viewer_loaded = None, False
+            if isinstance(exc, DBAPIError) and is_lock_timeout(exc):
+                raise ApiError(
+                    "SERVICE_UNAVAILABLE", "the database is busy: try again", retryAfter=1
+                ) from exc
             raise

@@ -19,7 +19,7 @@ from gotong_gql.graphql.permissions import IsAuthenticated
 from gotong_gql.graphql.subscriptions import messages
 from gotong_gql.pubsub import Message
 from gotong_gql.skill.service import normalise_skill_names
-from gotong_gql.task import service
+from gotong_gql.task import lifecycle, service
 from gotong_gql.task.models import Task
 from gotong_gql.task.types import (
     TaskAssignInput,
@@ -175,7 +175,7 @@ class TaskMutations:
     )
     async def task_assign(self, info: Info, input: TaskAssignInput) -> TaskAssignPayload:
         async def work(uow: UnitOfWork, viewer: Viewer) -> Task:
-            return await service.assign_task(
+            return await lifecycle.assign_task(
                 uow,
                 viewer.roles,
                 _task_id(input.task_id),
@@ -191,7 +191,7 @@ class TaskMutations:
         return await _mutate(
             info,
             TaskClaimPayload,
-            lambda uow, viewer: service.claim_task(uow, _task_id(input.task_id)),
+            lambda uow, viewer: lifecycle.claim_task(uow, _task_id(input.task_id)),
         )
 
     @strawberry.mutation(permission_classes=[IsAuthenticated], description="The assignee only.")
@@ -199,7 +199,7 @@ class TaskMutations:
         return await _mutate(
             info,
             TaskStartPayload,
-            lambda uow, viewer: service.start_task(uow, _task_id(input.task_id)),
+            lambda uow, viewer: lifecycle.start_task(uow, _task_id(input.task_id)),
         )
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])
@@ -207,7 +207,7 @@ class TaskMutations:
         return await _mutate(
             info,
             TaskCancelPayload,
-            lambda uow, viewer: service.cancel_task(
+            lambda uow, viewer: lifecycle.cancel_task(
                 uow, viewer.roles, _task_id(input.task_id), input.reason
             ),
         )

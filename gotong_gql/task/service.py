@@ -30,7 +30,6 @@ from gotong_gql.skill.service import ensure_skills, normalise_skill_names
 from gotong_gql.task import rules
 from gotong_gql.task.models import Task, TaskAssignment, TaskSkill
 from gotong_gql.uow import UnitOfWork
-from gotong_gql.user.models import User
 
 MAX_TASK_SKILLS = 10
 MAX_METADATA_KEYS = 50
@@ -139,8 +138,11 @@ def publish_task_event(uow: UnitOfWork, kind: str, task: Task) -> None:
     uow.publish_after_commit("tasks", message)
 
 
-async def _task_for_update(uow: UnitOfWork, task_id: uuid.UUID) -> Task:
-    task = await uow.session.get(Task, task_id, with_for_update=True)
+async def lock_task(uow: UnitOfWork, task_id: uuid.UUID) -> Task:
+    """The task as it is now, locked until the unit of work ends (`FOR UPDATE` on PostgreSQL;
+    SQLite's write lock is the unit of work's). Read afresh even when this session loaded the
+    row earlier: the checks that follow must see the current row."""
+    task = await uow.session.get(Task, task_id, with_for_update=True, populate_existing=True)
     if task is None:
         raise not_found("task", "taskId")
     return task
@@ -188,7 +190,7 @@ async def create_task(uow: UnitOfWork, roles: frozenset[str], raw: dict[str, Any
 async def update_task(
     uow: UnitOfWork, roles: frozenset[str], task_id: uuid.UUID, raw: dict[str, Any]
 ) -> Task:
-    task = await _task_for_update(uow, task_id)
+    task = await lock_task(uow, task_id)
     rules.UPDATE.ensure(task, uow.actor_id, roles)
     data = validate(TaskUpdateData, raw)
     before = snapshot(task, TASK_FIELDS)
@@ -208,103 +210,6 @@ async def update_task(
         await record(uow, "task.update", "task", task.id, before=before, after=after)
         await uow.session.flush()
         publish_task_event(uow, "UPDATED", task)
-    return task
-
-
-async def _open_assignment(uow: UnitOfWork, task: Task, user_id: uuid.UUID) -> None:
-    now = utcnow()
-    active = await uow.session.scalar(
-        select(TaskAssignment).where(
-            TaskAssignment.task_id == task.id, TaskAssignment.status == "active"
-        )
-    )
-    if active is not None:
-        active.status = "reassigned"
-        active.completed_at = now
-        # The partial unique index allows one active row per task: close before opening.
-        await uow.session.flush()
-    uow.session.add(
-        TaskAssignment(
-            task_id=task.id, user_id=user_id, assigned_by_id=uow.actor_id, assigned_at=now
-        )
-    )
-    task.assignee_id = user_id
-    task.status = "assigned"
-    task.updated_at = now
-
-
-async def assign_task(
-    uow: UnitOfWork, roles: frozenset[str], task_id: uuid.UUID, assignee_id: uuid.UUID
-) -> Task:
-    task = await _task_for_update(uow, task_id)
-    rules.ASSIGN.ensure(task, uow.actor_id, roles)
-    if await uow.session.get(User, assignee_id) is None:
-        raise not_found("assignee", "assigneeId")
-    if task.assignee_id == assignee_id:
-        raise DomainError(
-            "INVALID_TRANSITION", "the task is already assigned to this user", "assigneeId"
-        )
-    before = snapshot(task, TASK_FIELDS)
-    await _open_assignment(uow, task, assignee_id)
-    await record(
-        uow, "task.assign", "task", task.id, before=before, after=snapshot(task, TASK_FIELDS)
-    )
-    await uow.session.flush()
-    publish_task_event(uow, "ASSIGNED", task)
-    return task
-
-
-async def claim_task(uow: UnitOfWork, task_id: uuid.UUID) -> Task:
-    task = await _task_for_update(uow, task_id)
-    rules.CLAIM.ensure(task, uow.actor_id)
-    before = snapshot(task, TASK_FIELDS)
-    await _open_assignment(uow, task, uow.actor_id)
-    await record(
-        uow, "task.claim", "task", task.id, before=before, after=snapshot(task, TASK_FIELDS)
-    )
-    await uow.session.flush()
-    publish_task_event(uow, "ASSIGNED", task)
-    return task
-
-
-async def start_task(uow: UnitOfWork, task_id: uuid.UUID) -> Task:
-    task = await _task_for_update(uow, task_id)
-    rules.START.ensure(task, uow.actor_id)
-    before = snapshot(task, TASK_FIELDS)
-    task.status = "in_progress"
-    task.started_at = task.updated_at = utcnow()
-    await record(
-        uow, "task.start", "task", task.id, before=before, after=snapshot(task, TASK_FIELDS)
-    )
-    await uow.session.flush()
-    publish_task_event(uow, "STARTED", task)
-    return task
-
-
-async def cancel_task(
-    uow: UnitOfWork, roles: frozenset[str], task_id: uuid.UUID, reason: str | None
-) -> Task:
-    task = await _task_for_update(uow, task_id)
-    rules.CANCEL.ensure(task, uow.actor_id, roles)
-    if reason is not None and len(reason) > 500:
-        raise DomainError("INVALID_INPUT", "reason exceeds 500 characters", "reason")
-    before = snapshot(task, TASK_FIELDS)
-    now = utcnow()
-    active = await uow.session.scalar(
-        select(TaskAssignment).where(
-            TaskAssignment.task_id == task.id, TaskAssignment.status == "active"
-        )
-    )
-    if active is not None:
-        active.status = "cancelled"
-        active.completed_at = now
-    task.status = "cancelled"
-    task.updated_at = now
-    after = snapshot(task, TASK_FIELDS)
-    after["reason"] = reason
-    await record(uow, "task.cancel", "task", task.id, before=before, after=after)
-    await uow.session.flush()
-    publish_task_event(uow, "CANCELLED", task)
     return task
 
 

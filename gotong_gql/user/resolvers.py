@@ -15,6 +15,7 @@ from gotong_gql.graphql.pagination import connection, page_window
 from gotong_gql.graphql.permissions import IsAuthenticated
 from gotong_gql.skill import service as skill_service
 from gotong_gql.skill.types import SkillType
+from gotong_gql.user import roles as role_service
 from gotong_gql.user import service
 from gotong_gql.user.models import User
 from gotong_gql.user.types import Role, UserType
@@ -226,8 +227,9 @@ class AccountMutations:
         self, info: Info, input: AccountRegisterInput
     ) -> AccountRegisterPayload:
         try:
+            registration = await service.prepare_registration(input_data(input))
             async with info.context.unit_of_work(None) as uow:
-                user = await service.register(uow, input_data(input))
+                user = await service.register(uow, registration)
         except DomainError as exc:
             return AccountRegisterPayload(user=None, errors=_errors(exc))
         return AccountRegisterPayload(user=UserType.from_row(user), errors=[])
@@ -236,8 +238,10 @@ class AccountMutations:
     async def token_create(self, info: Info, input: TokenCreateInput) -> TokenCreatePayload:
         context = info.context
         try:
+            # The password check (Argon2) is a read, made before the unit of work's write lock.
+            async with context.db() as session:
+                user = await service.authenticate(session, input.login, input.password)
             async with context.unit_of_work(None) as uow:
-                user = await service.authenticate(uow.session, input.login, input.password)
                 uow.actor_id = user.id
                 pair = await service.issue_tokens(uow, context.services.tokens, user)
         except DomainError as exc:
@@ -301,7 +305,7 @@ class AccountMutations:
         viewer = await context.require_viewer()
         try:
             async with context.unit_of_work(viewer) as uow:
-                user, roles = await service.grant_role(
+                user, roles = await role_service.grant_role(
                     uow,
                     viewer.roles,
                     parse_global_id(input.user_id, "User", "userId"),
@@ -320,7 +324,7 @@ class AccountMutations:
         viewer = await context.require_viewer()
         try:
             async with context.unit_of_work(viewer) as uow:
-                user, roles = await service.revoke_role(
+                user, roles = await role_service.revoke_role(
                     uow,
                     viewer.roles,
                     parse_global_id(input.user_id, "User", "userId"),

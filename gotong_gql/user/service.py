@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gotong_gql.audit.service import record, snapshot
 from gotong_gql.db import utcnow
-from gotong_gql.errors import DomainError, FieldError, forbidden, not_found, validate
+from gotong_gql.errors import DomainError, FieldError, validate
 from gotong_gql.security import IssuedToken, TokenCodec, TokenError, hash_password, verify_password
 from gotong_gql.skill.models import Skill, UserSkill
 from gotong_gql.skill.service import ensure_skills, normalise_skill_names
@@ -109,8 +109,22 @@ async def load_user_with_roles(
     return rows[0][0], frozenset(role for _, role in rows if role is not None)
 
 
-async def register(uow: UnitOfWork, raw: dict[str, object]) -> User:
+@dataclass(frozen=True)
+class Registration:
+    """Checked input with the password already hashed: Argon2 takes a quarter of a second on
+    purpose, so it runs before the unit of work, never under its write lock."""
+
+    data: RegisterData
+    password_hash: str
+
+
+async def prepare_registration(raw: dict[str, object]) -> Registration:
     data = validate(RegisterData, raw)
+    return Registration(data, await asyncio.to_thread(hash_password, data.password))
+
+
+async def register(uow: UnitOfWork, registration: Registration) -> User:
+    data = registration.data
     session = uow.session
     await _ensure_available(session, data.username, data.email)
     user_id = uuid.uuid4()
@@ -118,7 +132,7 @@ async def register(uow: UnitOfWork, raw: dict[str, object]) -> User:
         id=user_id,
         username=data.username,
         email=data.email,
-        password_hash=await asyncio.to_thread(hash_password, data.password),
+        password_hash=registration.password_hash,
         markov_user_id=markov_user_id(user_id),
     )
     session.add(user)
@@ -275,76 +289,18 @@ async def _replace_skills(session: AsyncSession, user_id: uuid.UUID, names: list
     return sorted(skill.name for skill in skills)
 
 
-def _ensure_admin(roles: frozenset[str]) -> None:
-    if "admin" not in roles:
-        raise forbidden("only admins manage roles")
-
-
-def _ensure_grantable(role: str) -> None:
+def ensure_grantable(role: str) -> None:
     if role not in GRANTABLE_ROLES:
         raise DomainError(
             "INVALID_ROLE", f"role must be one of {', '.join(GRANTABLE_ROLES).upper()}", "role"
         )
 
 
-async def grant_role(
-    uow: UnitOfWork, actor_roles: frozenset[str], user_id: uuid.UUID, role: str
-) -> tuple[User, frozenset[str]]:
-    _ensure_admin(actor_roles)
-    _ensure_grantable(role)
-    user = await uow.session.get(User, user_id)
-    if user is None:
-        raise not_found("user", "userId")
-    roles = await roles_of(uow.session, user_id)
-    if role not in roles:
-        uow.session.add(UserRole(user_id=user_id, role=role, granted_by_id=uow.actor_id))
-        await record(
-            uow,
-            "user.role_grant",
-            "user",
-            user_id,
-            before={"roles": sorted(roles)},
-            after={"roles": sorted(roles | {role})},
-        )
-        await uow.session.flush()
-    return user, roles | {role}
-
-
-async def revoke_role(
-    uow: UnitOfWork, actor_roles: frozenset[str], user_id: uuid.UUID, role: str
-) -> tuple[User, frozenset[str]]:
-    _ensure_admin(actor_roles)
-    _ensure_grantable(role)
-    user = await uow.session.get(User, user_id)
-    if user is None:
-        raise not_found("user", "userId")
-    roles = await roles_of(uow.session, user_id)
-    if role == "admin" and "admin" in roles:
-        admins = await uow.session.scalar(
-            select(func.count()).select_from(UserRole).where(UserRole.role == "admin")
-        )
-        if admins == 1:
-            raise DomainError("LAST_ADMIN", "the last admin cannot lose the admin role", "role")
-    if role in roles:
-        await uow.session.execute(
-            delete(UserRole).where(UserRole.user_id == user_id, UserRole.role == role)
-        )
-        await record(
-            uow,
-            "user.role_revoke",
-            "user",
-            user_id,
-            before={"roles": sorted(roles)},
-            after={"roles": sorted(roles - {role})},
-        )
-    return user, roles - {role}
-
-
 async def create_user(uow: UnitOfWork, raw: dict[str, object], roles: list[str]) -> User:
     """For the CLI (`gotong-gql user create`) and the demo seed: a user with roles at once."""
     for role in roles:
-        _ensure_grantable(role)
-    user = await register(uow, raw)
+        ensure_grantable(role)
+    user = await register(uow, await prepare_registration(raw))
     if roles:
         uow.session.add_all(UserRole(user_id=user.id, role=role) for role in set(roles))
         await record(

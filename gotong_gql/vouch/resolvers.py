@@ -70,6 +70,7 @@ class VouchMutations:
             "weight_hint": input.weight_hint.value if input.weight_hint else None,
             "message": input.message,
         }
+        reputation = await service.voucher_reputation(context.services, viewer.user)
         try:
             async with context.unit_of_work(viewer) as uow:
                 vouch = await service.create_vouch(
@@ -78,6 +79,7 @@ class VouchMutations:
                     viewer.user,
                     parse_global_id(input.vouchee_id, "User", "voucheeId"),
                     raw,
+                    reputation,
                 )
         except DomainError as exc:
             return VouchCreatePayload(

@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 
 from gotong_gql.audit.service import record, snapshot
 from gotong_gql.errors import DomainError, not_found, validate
-from gotong_gql.reputation.service import reputation_of
+from gotong_gql.reputation.service import Reputation, reputation_of
 from gotong_gql.skill.models import Skill
 from gotong_gql.skill.proficiency import refresh_user_skills
 from gotong_gql.skill.service import ensure_skills, normalise_skill_names
@@ -38,8 +38,21 @@ class VouchData(BaseModel):
     message: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
+async def voucher_reputation(services: Services, voucher: User) -> Reputation | None:
+    """The voucher's reputation when a minimum applies. Read before the unit of work: it may
+    ask Markov (a network call) and store the answer in its own transaction."""
+    if services.settings.vouch_min_reputation <= 0:
+        return None
+    return await reputation_of(services, voucher.id, voucher.markov_user_id)
+
+
 async def create_vouch(
-    uow: UnitOfWork, services: Services, voucher: User, vouchee_id: uuid.UUID, raw: dict[str, Any]
+    uow: UnitOfWork,
+    services: Services,
+    voucher: User,
+    vouchee_id: uuid.UUID,
+    raw: dict[str, Any],
+    reputation: Reputation | None,
 ) -> Vouch:
     data = validate(VouchData, raw)
     if rules.is_self(vouchee_id, voucher.id):
@@ -48,12 +61,10 @@ async def create_vouch(
     if vouchee is None:
         raise not_found("vouchee", "voucheeId")
     minimum = services.settings.vouch_min_reputation
-    if minimum > 0:
-        reputation = await reputation_of(services, voucher.id, voucher.markov_user_id)
-        if not rules.reputation_suffices(reputation.score if reputation else None, minimum):
-            raise DomainError(
-                "REPUTATION_TOO_LOW", f"vouching needs a reputation of at least {minimum:g}", None
-            )
+    if not rules.reputation_suffices(reputation.score if reputation else None, minimum):
+        raise DomainError(
+            "REPUTATION_TOO_LOW", f"vouching needs a reputation of at least {minimum:g}", None
+        )
     skill: Skill | None = None
     if data.skill is not None:
         (skill,) = await ensure_skills(uow.session, normalise_skill_names([data.skill], "skill"))

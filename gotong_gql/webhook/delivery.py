@@ -21,7 +21,7 @@ import httpx
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gotong_gql.db import utcnow
+from gotong_gql.db import begin_write, utcnow
 from gotong_gql.webhook import metrics
 from gotong_gql.webhook.models import WebhookEvent, WebhookFailure
 from gotong_gql.webhook.outbox import DELIVER_JOB
@@ -194,6 +194,7 @@ async def _record(services: Services, event: WebhookEvent, outcome: Outcome) -> 
     now = utcnow()
     retry_in = None
     async with services.session_factory() as session:
+        await begin_write(session)  # the lease check and the outcome are one step
         row = await session.get(WebhookEvent, event.id, with_for_update=True)
         if row.status != "processing" or row.lease_until != event.lease_until:
             # This attempt outlived its lease and another worker took the event over: its

@@ -11,7 +11,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gotong_gql.audit.service import record
-from gotong_gql.db import utcnow
+from gotong_gql.db import begin_write, utcnow
 from gotong_gql.errors import DomainError
 from gotong_gql.uow import UnitOfWork
 from gotong_gql.webhook.models import WebhookEvent, WebhookFailure
@@ -37,6 +37,7 @@ async def sweep(services: Services) -> int:
     now = utcnow()
     overdue = now - timedelta(seconds=settings.webhook_pending_grace_seconds)
     async with services.session_factory() as session:
+        await begin_write(session)  # it reads, then writes what it read
         stranded = list(
             await session.scalars(
                 select(WebhookEvent.event_id)
