@@ -10,8 +10,9 @@
   GOTONG_ENV=production, NoSchemaIntrospectionCustomRule for everyone but admins, and no
   "Did you mean" suggestions.
 - Cost (depends on the variables, so after validation): GitHub's node count. A connection with
-  `first: N` counts N nodes and multiplies the cost of what is selected below it; `nodes(ids)`
-  counts one node per id; an unpaginated list multiplies what is below by its documented bound.
+  `first: N` (or `last: N`) counts N nodes and multiplies the cost of what is selected below it
+  (a nested connection without either counts its default of 10); `nodes(ids)` counts one node
+  per id; an unpaginated list multiplies what is below by its documented bound.
   A document over `graphql_max_cost` is refused; the cost is reported in `extensions.cost`.
 - Rate limits (ratelimit.py): the query's points (1 + nodes // 100) are charged to the user or
   the IP before execution; tokenCreate and accountRegister have their own, stricter, windows.
@@ -56,6 +57,7 @@ from graphql.language import Visitor
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
+from gotong_gql.graphql.pagination import NESTED_PAGE_SIZE
 from gotong_gql.ratelimit import Decision, Policies, RateLimiter, account_key, client_key
 from gotong_gql.settings import Settings
 
@@ -286,6 +288,13 @@ def _is_connection(type_: GraphQLNamedType) -> bool:
     return bool(fields) and "edges" in fields and "pageInfo" in fields
 
 
+def _page_size(args: dict[str, Any]) -> int:
+    """`first` or `last` (the larger, should both come: the resolver refuses that); without
+    either, a nested connection's default (a root one refuses to run)."""
+    sizes = [args[name] for name in ("first", "last") if isinstance(args.get(name), int)]
+    return max(sizes) if sizes else NESTED_PAGE_SIZE
+
+
 class CostCounter:
     """GitHub's node count of one operation, with the request's variables. Linear: the cost of
     a selection is proportional to its multiplier, so each fragment is counted once."""
@@ -316,9 +325,9 @@ class CostCounter:
         type_ = get_named_type(field.type)
         below = self.count(node.selection_set, type_) if node.selection_set else 0
         args = arguments(field, node, self.variables) if field.args else {}
-        if _is_connection(type_) and isinstance(args.get("first"), int):
-            first = max(args["first"], 1)
-            return first + first * below
+        if _is_connection(type_):
+            size = max(_page_size(args), 1)
+            return size + size * below
         if isinstance(args.get("ids"), list):
             return len(args["ids"]) * (1 + below)
         if is_list_type(get_nullable_type(field.type)) and not _is_connection(parent):
