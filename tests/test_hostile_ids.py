@@ -1,8 +1,10 @@
-"""Hostile cursors (issue 11 item 8): BAD_USER_INPUT, never INTERNAL."""
+"""Hostile ids and cursors (issue 11 item 8): BAD_USER_INPUT for a cursor, null for `node`,
+never INTERNAL."""
 
 from __future__ import annotations
 
 import base64
+import uuid
 
 import pytest
 
@@ -47,3 +49,32 @@ async def test_a_forged_cursor_is_bad_user_input(api, siti, name):
         (error,) = body["errors"]
         assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": argument}, cursor
         assert body["data"] == ({"me": None} if name == "nested" else None)
+
+
+async def test_node_of_a_type_that_is_not_a_node_is_null(api, siti):
+    for type_name in ["AuditEntry", "WebhookEvent", "WebhookFailure", "Witness", "Nope", ""]:
+        global_id = b64(f"{type_name}:{uuid.uuid4()}")
+        data = await api.gql(
+            "query($id: ID!) { node(id: $id) { id } nodes(ids: [$id, $id]) { id } }",
+            {"id": global_id},
+            siti.token,
+        )
+        assert data == {"node": None, "nodes": [None, None]}, type_name
+
+
+async def test_node_of_a_malformed_id_is_null(api, siti):
+    task = await create_task(api, siti, title="Two")
+    for global_id in [
+        "not base64!",
+        b64("no colon"),
+        b64("Task:not-a-uuid"),
+        b64(f"Task:{HUGE}"),
+        b64(f"User:{task['id']}"),
+        "",
+    ]:
+        data = await api.gql(
+            "query($id: ID!, $t: ID!) { node(id: $id) { id } nodes(ids: [$t, $id]) { id } }",
+            {"id": global_id, "t": task["id"]},
+            siti.token,
+        )
+        assert data == {"node": None, "nodes": [{"id": task["id"]}, None]}, global_id
