@@ -8,7 +8,7 @@ whether more follow. A backward page reads the reversed order and reverses what 
 
 NULLs (only in keys marked `nullable`) sort after every value in the order's own direction, so
 they come first when it is read backwards. Every predicate built here is two-valued (never
-NULL), so that the test "at or beyond P" is exactly the complement of "before P".
+NULL, even on a NULL key), so each row is exactly one of: before P, at P, after P.
 
 Sources: `QuerySource` runs a service's `Listing` (a filtered SELECT and its order) in SQL;
 `ListSource` pages rows already loaded (by a DataLoader) in Python, which agrees with SQL for
@@ -103,15 +103,15 @@ def _beyond(keys: Sequence[Key], position: Position, forward: bool, inclusive: b
             further = false() if forward else column.is_not(None)
             equal = column.is_(None)
         else:
-            greater = column < value if key.descending else column > value
-            lesser = column > value if key.descending else column < value
+            later = column < value if key.descending else column > value
+            earlier = column > value if key.descending else column < value
             if key.nullable:
                 further = (
-                    or_(greater, column.is_(None)) if forward else and_(column.is_not(None), lesser)
+                    or_(later, column.is_(None)) if forward else and_(column.is_not(None), earlier)
                 )
                 equal = and_(column.is_not(None), column == value)
             else:
-                further = greater if forward else lesser
+                further = later if forward else earlier
                 equal = column == value
         terms.append(and_(*same, further))
         same.append(equal)
