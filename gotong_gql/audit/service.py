@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from gotong_gql.audit.models import AuditLog
+from gotong_gql.keyset import Key, Listing, Order
 from gotong_gql.uow import UnitOfWork
 
 
@@ -53,14 +53,12 @@ async def record(
     return entry
 
 
-async def entries_for(
-    session: AsyncSession, entity: str, entity_id: uuid.UUID, *, limit: int, offset: int
-) -> list[AuditLog]:
-    result = await session.scalars(
-        select(AuditLog)
-        .where(AuditLog.entity == entity, AuditLog.entity_id == entity_id)
-        .order_by(AuditLog.at, AuditLog.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(result)
+HISTORY_ORDER = Order(
+    "AuditEntry", "AT_ASC", (Key(AuditLog.at, "timestamp"), Key(AuditLog.id, "uuid"))
+)
+
+
+def entry_listing(entity: str, entity_id: uuid.UUID) -> Listing:
+    """An entity's audit trail, oldest first."""
+    query = select(AuditLog).where(AuditLog.entity == entity, AuditLog.entity_id == entity_id)
+    return Listing(query, HISTORY_ORDER)

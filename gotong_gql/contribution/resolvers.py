@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry import relay
 
 from gotong_gql.contribution import service, verification
 from gotong_gql.contribution.models import Contribution
@@ -21,8 +20,17 @@ from gotong_gql.graphql.context import Context
 from gotong_gql.graphql.errors import payload_errors, query_error
 from gotong_gql.graphql.ids import parse_global_id
 from gotong_gql.graphql.inputs import input_data
-from gotong_gql.graphql.pagination import connection, page_window
+from gotong_gql.graphql.pagination import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    PageArgs,
+    paginate,
+)
 from gotong_gql.graphql.permissions import IsAuthenticated
+from gotong_gql.keyset import QuerySource
 from gotong_gql.task.types import TaskError, TaskErrorCode, TaskType
 
 Info = strawberry.Info[Context, None]
@@ -77,20 +85,21 @@ class ContributionQueries:
     async def contributions(
         self,
         info: Info,
-        first: int,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         filter: ContributionFilterInput | None = None,
-    ) -> relay.Connection[ContributionType]:
-        limit, offset = page_window(first, after)
+    ) -> Connection[ContributionType]:
         try:
             contribution_filter = _filter(filter)
         except DomainError as exc:
             raise query_error(exc) from None
-        async with info.context.db() as session:
-            rows = await service.list_contributions(
-                session, contribution_filter, limit=limit, offset=offset
-            )
-        return connection(rows, first, offset, ContributionType.from_row)
+        return await paginate(
+            QuerySource(service.contribution_listing(contribution_filter), info.context.db),
+            PageArgs(first, after, last, before),
+            ContributionType.from_row,
+        )
 
 
 @strawberry.type

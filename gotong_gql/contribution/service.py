@@ -9,12 +9,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from gotong_gql.audit.service import record, snapshot
-from gotong_gql.contribution.models import Contribution, ContributionSkill
+from gotong_gql.contribution.models import Contribution, ContributionSkill, Verification
 from gotong_gql.db import utcnow
 from gotong_gql.errors import DomainError, FieldError, validate
+from gotong_gql.evidence.models import Evidence
+from gotong_gql.keyset import Key, Listing, Order
 from gotong_gql.skill.models import Skill
 from gotong_gql.skill.service import ensure_skills, normalise_skill_names
 from gotong_gql.task import rules as task_rules
@@ -261,10 +262,27 @@ class ContributionFilter:
     contribution_type: str | None = None
 
 
-async def list_contributions(
-    session: AsyncSession, contribution_filter: ContributionFilter, *, limit: int, offset: int
-) -> list[Contribution]:
-    query = select(Contribution).order_by(Contribution.created_at.desc(), Contribution.id.desc())
+CONTRIBUTION_ORDER = Order(
+    "Contribution",
+    "CREATED_AT_DESC",
+    (Key(Contribution.created_at, "timestamp", True), Key(Contribution.id, "uuid", True)),
+)
+
+
+# Contribution.evidence and Contribution.verifications page rows loaded whole (keyset.ListSource).
+EVIDENCE_ORDER = Order(
+    "Evidence", "CREATED_AT_ASC", (Key(Evidence.created_at, "timestamp"), Key(Evidence.id, "uuid"))
+)
+VERIFICATION_ORDER = Order(
+    "Verification",
+    "CREATED_AT_ASC",
+    (Key(Verification.created_at, "timestamp"), Key(Verification.id, "uuid")),
+)
+
+
+def contribution_listing(contribution_filter: ContributionFilter) -> Listing:
+    """Contributions newest first."""
+    query = select(Contribution)
     if contribution_filter.user_id:
         query = query.where(Contribution.user_id == contribution_filter.user_id)
     if contribution_filter.task_id:
@@ -275,4 +293,4 @@ async def list_contributions(
         )
     if contribution_filter.contribution_type:
         query = query.where(Contribution.contribution_type == contribution_filter.contribution_type)
-    return list(await session.scalars(query.limit(limit).offset(offset)))
+    return Listing(query, CONTRIBUTION_ORDER)

@@ -11,13 +11,24 @@ from strawberry.scalars import JSON
 
 from gotong_gql.contribution import rules
 from gotong_gql.contribution.models import Contribution, Verification
+from gotong_gql.contribution.service import EVIDENCE_ORDER, VERIFICATION_ORDER
 from gotong_gql.contribution.verification import reputation_multiplier
 from gotong_gql.evidence import service as evidence_service
 from gotong_gql.evidence.types import EvidenceType
 from gotong_gql.graphql.context import Context
 from gotong_gql.graphql.errors import UserError
 from gotong_gql.graphql.nodes import load_nodes
-from gotong_gql.graphql.pagination import connection, page_window
+from gotong_gql.graphql.pagination import (
+    After,
+    Before,
+    Connection,
+    NestedFirst,
+    NestedLast,
+    PageArgs,
+    paginate,
+    window,
+)
+from gotong_gql.keyset import ListSource
 from gotong_gql.skill.types import SkillType
 from gotong_gql.task.types import TaskType
 from gotong_gql.user.types import UserType
@@ -146,9 +157,15 @@ class ContributionType(relay.Node):
         description="Its evidence, oldest first; null for users who may not see evidence."
     )
     async def evidence(
-        self, info: strawberry.Info[Context, None], first: int, after: str | None = None
-    ) -> relay.Connection[EvidenceType] | None:
-        limit, offset = page_window(first, after)
+        self,
+        info: strawberry.Info[Context, None],
+        first: NestedFirst = None,
+        after: After = None,
+        last: NestedLast = None,
+        before: Before = None,
+    ) -> Connection[EvidenceType] | None:
+        pages = PageArgs(first, after, last, before)
+        window(EVIDENCE_ORDER, pages, nested=True)  # bad arguments fail before any SQL
         viewer = await info.context.require_viewer()
         async with info.context.db() as session:
             if not await evidence_service.visible_contribution(
@@ -156,7 +173,8 @@ class ContributionType(relay.Node):
             ):
                 return None
             rows = await evidence_service.evidence_of(session, self.row.id)
-        return connection(rows[offset : offset + limit], first, offset, EvidenceType.from_row)
+        source = ListSource(EVIDENCE_ORDER, rows)
+        return await paginate(source, pages, EvidenceType.from_row, nested=True)
 
     @strawberry.field(
         description="Whether `contributionVerify` would accept the viewer (a verifier or an admin, "
@@ -185,11 +203,18 @@ class ContributionType(relay.Node):
 
     @strawberry.field(description="Oldest first.")
     async def verifications(
-        self, info: strawberry.Info[Context, None], first: int, after: str | None = None
-    ) -> relay.Connection[VerificationType]:
-        limit, offset = page_window(first, after)
+        self,
+        info: strawberry.Info[Context, None],
+        first: NestedFirst = None,
+        after: After = None,
+        last: NestedLast = None,
+        before: Before = None,
+    ) -> Connection[VerificationType]:
+        pages = PageArgs(first, after, last, before)
+        window(VERIFICATION_ORDER, pages, nested=True)
         rows = await info.context.loaders.verifications_by_contribution_id.load(self.row.id)
-        return connection(rows[offset : offset + limit], first, offset, VerificationType.from_row)
+        source = ListSource(VERIFICATION_ORDER, rows)
+        return await paginate(source, pages, VerificationType.from_row, nested=True)
 
 
 @strawberry.enum

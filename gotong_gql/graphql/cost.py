@@ -1,9 +1,10 @@
 """The shape and the cost of a document, each fragment measured once (linear time).
 
 `DocumentShape`: depth, aliases and the fields of one level, for the limits rule. `CostCounter`:
-GitHub's node count with the request's variables: a connection with `first: N` counts N nodes and
-multiplies the cost of what is selected below it; `nodes(ids)` counts one node per id; an
-unpaginated list multiplies what is below it by its documented bound.
+GitHub's node count with the request's variables: a connection with `first: N` (or `last: N`)
+counts N nodes and multiplies the cost of what is selected below it (a nested connection without
+either counts its default of 10); `nodes(ids)` counts one node per id; an unpaginated list
+multiplies what is below it by its documented bound.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from graphql import (
     get_nullable_type,
     is_list_type,
 )
+
+from gotong_gql.graphql.pagination import NESTED_PAGE_SIZE
 
 # A list without `first` multiplies the cost below it by this bound (README: a task has at most
 # 10 skills, a user at most 50).
@@ -128,6 +131,13 @@ def arguments(field: Any, node: FieldNode, variables: Any) -> dict[str, Any]:
         return {}
 
 
+def _page_size(args: dict[str, Any]) -> int:
+    """`first` or `last` (the larger, should both come: the resolver refuses that); without
+    either, a nested connection's default (a root one refuses to run)."""
+    sizes = [args[name] for name in ("first", "last") if isinstance(args.get(name), int)]
+    return max(sizes) if sizes else NESTED_PAGE_SIZE
+
+
 def _is_connection(type_: GraphQLNamedType) -> bool:
     fields = getattr(type_, "fields", None)
     return bool(fields) and "edges" in fields and "pageInfo" in fields
@@ -163,9 +173,9 @@ class CostCounter:
         type_ = get_named_type(field.type)
         below = self.count(node.selection_set, type_) if node.selection_set else 0
         args = arguments(field, node, self.variables) if field.args else {}
-        if _is_connection(type_) and isinstance(args.get("first"), int):
-            first = max(args["first"], 1)
-            return first + first * below
+        if _is_connection(type_):
+            size = max(_page_size(args), 1)
+            return size + size * below
         if isinstance(args.get("ids"), list):
             return len(args["ids"]) * (1 + below)
         if is_list_type(get_nullable_type(field.type)) and not _is_connection(parent):

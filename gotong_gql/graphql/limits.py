@@ -10,9 +10,10 @@
   GOTONG_ENV=production, NoSchemaIntrospectionCustomRule for everyone but admins, and no
   "Did you mean" suggestions.
 - Cost (depends on the variables, so after validation): GitHub's node count (graphql/cost.py's
-  CostCounter). A connection with `first: N` counts N nodes and multiplies the cost of what is
-  selected below it; `nodes(ids)` counts one node per id; an unpaginated list multiplies what is
-  below by its documented bound.
+  CostCounter). A connection with `first: N` (or `last: N`) counts N nodes and multiplies the
+  cost of what is selected below it (a nested connection without either counts its default of
+  10); `nodes(ids)` counts one node per id; an unpaginated list multiplies what is below by its
+  documented bound.
   A document over `graphql_max_cost` is refused; the cost is reported in `extensions.cost`.
 - Rate limits (ratelimit.py): the query's points (1 + nodes // 100) are charged to the user or
   the IP before execution; tokenCreate and accountRegister have their own, stricter, windows

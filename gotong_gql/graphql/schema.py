@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
@@ -18,6 +19,7 @@ from gotong_gql.evidence.resolvers import (
 )
 from gotong_gql.graphql.errors import ErrorReporting
 from gotong_gql.graphql.limits import QueryGuard
+from gotong_gql.graphql.nodes import resolve_global_ids
 from gotong_gql.graphql.observability import Observability
 from gotong_gql.graphql.permissions import IsAuthenticated
 from gotong_gql.graphql.scalars import DATE_TIME
@@ -29,8 +31,24 @@ from gotong_gql.webhook.resolvers import WebhookMutations, WebhookQueries
 
 @strawberry.type
 class NodeQueries:
-    node: relay.Node | None = relay.node(permission_classes=[IsAuthenticated])
-    nodes: list[relay.Node | None] = relay.node(permission_classes=[IsAuthenticated])
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def node(
+        self,
+        info: strawberry.Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The ID of the object.")],
+    ) -> relay.Node | None:
+        (found,) = await resolve_global_ids(info, [id])
+        return found
+
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def nodes(
+        self,
+        info: strawberry.Info,
+        ids: Annotated[
+            list[strawberry.ID], strawberry.argument(description="The IDs of the objects.")
+        ],
+    ) -> list[relay.Node | None]:
+        return await resolve_global_ids(info, ids)
 
 
 Query = merge_types(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gotong_gql.db import utcnow
 from gotong_gql.errors import DomainError
+from gotong_gql.keyset import Key, Listing, Order
 from gotong_gql.skill.models import Skill
 
 MAX_SKILL_NAME = 100
@@ -67,11 +68,12 @@ async def ensure_skills(session: AsyncSession, slugs: list[str]) -> list[Skill]:
     return [rows[slug] for slug in slugs]
 
 
-async def search_skills(
-    session: AsyncSession, search: str | None, *, limit: int, offset: int
-) -> list[Skill]:
-    query = select(Skill).order_by(Skill.name).limit(limit).offset(offset)
+SKILL_ORDER = Order("Skill", "NAME_ASC", (Key(Skill.name, "text"), Key(Skill.id, "uuid")))
+
+
+def skill_listing(search: str | None) -> Listing:
+    query = select(Skill)
     if search:
         needle = normalise_skill_name(search)
         query = query.where(func.lower(Skill.name).contains(needle, autoescape=True))
-    return list(await session.scalars(query))
+    return Listing(query, SKILL_ORDER)

@@ -7,19 +7,27 @@ from typing import TypeVar
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry import relay
 
 from gotong_gql.errors import DomainError
 from gotong_gql.graphql.context import Context, Viewer
 from gotong_gql.graphql.errors import payload_errors, query_error
 from gotong_gql.graphql.ids import parse_global_id
 from gotong_gql.graphql.inputs import input_data
-from gotong_gql.graphql.pagination import connection, page_window
+from gotong_gql.graphql.pagination import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    PageArgs,
+    paginate,
+)
 from gotong_gql.graphql.permissions import IsAuthenticated
 from gotong_gql.graphql.subscriptions import messages
+from gotong_gql.keyset import QuerySource
 from gotong_gql.pubsub import Message
 from gotong_gql.skill.service import normalise_skill_names
-from gotong_gql.task import lifecycle, service
+from gotong_gql.task import lifecycle, queries, service
 from gotong_gql.task.models import Task
 from gotong_gql.task.types import (
     TaskAssignInput,
@@ -92,15 +100,15 @@ def _task_id(value: strawberry.ID, field: str = "taskId") -> uuid.UUID:
     return parse_global_id(value, "Task", field)
 
 
-def _filter(value: TaskFilterInput | None) -> service.TaskFilter:
+def _filter(value: TaskFilterInput | None) -> queries.TaskFilter:
     if value is None:
-        return service.TaskFilter()
+        return queries.TaskFilter()
     near = None
     if value.near is not None:
         if not value.near.radius_km > 0:
             raise DomainError("INVALID_INPUT", "radiusKm must be positive", "filter.near.radiusKm")
-        near = service.Near(value.near.latitude, value.near.longitude, value.near.radius_km)
-    return service.TaskFilter(
+        near = queries.Near(value.near.latitude, value.near.longitude, value.near.radius_km)
+    return queries.TaskFilter(
         statuses=[status.value for status in value.status] if value.status else None,
         skills=value.skills,
         creator_id=parse_global_id(value.creator_id, "User", "filter.creatorId")
@@ -129,25 +137,28 @@ class TaskQueries:
     async def tasks(
         self,
         info: Info,
-        first: int,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         filter: TaskFilterInput | None = None,
         order_by: TaskOrderInput | None = None,
-    ) -> relay.Connection[TaskType]:
-        limit, offset = page_window(first, after)
+    ) -> Connection[TaskType]:
         order = order_by or TaskOrderInput()
         try:
-            query = service.task_query(
+            listing = queries.task_listing(
                 _filter(filter),
-                service.TaskOrder(
+                queries.TaskOrder(
                     field=order.field.value, descending=order.direction.value == "desc"
                 ),
             )
         except DomainError as exc:
             raise query_error(exc) from None
-        async with info.context.db() as session:
-            rows = list(await session.scalars(query.limit(limit).offset(offset)))
-        return connection(rows, first, offset, TaskType.from_row)
+        return await paginate(
+            QuerySource(listing, info.context.db),
+            PageArgs(first, after, last, before),
+            TaskType.from_row,
+        )
 
 
 @strawberry.type

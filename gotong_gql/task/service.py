@@ -6,9 +6,7 @@ before anything is written (the unit of work rolls back).
 
 from __future__ import annotations
 
-import math
 import uuid
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -19,7 +17,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gotong_gql.audit.service import record, snapshot
@@ -28,12 +26,11 @@ from gotong_gql.errors import DomainError, forbidden, not_found, validate
 from gotong_gql.skill.models import Skill
 from gotong_gql.skill.service import ensure_skills, normalise_skill_names
 from gotong_gql.task import rules
-from gotong_gql.task.models import Task, TaskAssignment, TaskSkill
+from gotong_gql.task.models import Task, TaskSkill
 from gotong_gql.uow import UnitOfWork
 
 MAX_TASK_SKILLS = 10
 MAX_METADATA_KEYS = 50
-EARTH_RADIUS_KM = 6371.0088
 TASK_FIELDS = (
     "title",
     "description",
@@ -94,42 +91,6 @@ class TaskCreateData(_TaskFields):
 
 class TaskUpdateData(_TaskFields):
     title: Title | None = None
-
-
-@dataclass(frozen=True)
-class Near:
-    latitude: float
-    longitude: float
-    radius_km: float
-
-
-@dataclass(frozen=True)
-class TaskFilter:
-    statuses: list[str] | None = None
-    skills: list[str] | None = None
-    creator_id: uuid.UUID | None = None
-    assignee_id: uuid.UUID | None = None
-    near: Near | None = None
-    search: str | None = None
-
-
-ORDER_COLUMNS = {
-    "created_at": Task.created_at,
-    "updated_at": Task.updated_at,
-    "title": Task.title,
-    "estimated_hours": Task.estimated_hours,
-}
-
-
-NULLABLE_ORDER_FIELDS = frozenset({"estimated_hours", "distance"})
-
-
-@dataclass(frozen=True)
-class TaskOrder:
-    field: Literal["created_at", "updated_at", "title", "estimated_hours", "distance"] = (
-        "created_at"
-    )
-    descending: bool = True
 
 
 def publish_task_event(uow: UnitOfWork, kind: str, task: Task) -> None:
@@ -211,95 +172,3 @@ async def update_task(
         await uow.session.flush()
         publish_task_event(uow, "UPDATED", task)
     return task
-
-
-def distance_km(latitude: float, longitude: float) -> ColumnElement[float]:
-    """Great-circle distance from a point to each task (haversine), in SQL on both engines."""
-    lat1, lon1 = func.radians(Task.latitude), func.radians(Task.longitude)
-    lat2, lon2 = math.radians(latitude), math.radians(longitude)
-    half_dlat = func.sin((lat1 - lat2) / 2)
-    half_dlon = func.sin((lon1 - lon2) / 2)
-    a = half_dlat * half_dlat + func.cos(lat1) * math.cos(lat2) * half_dlon * half_dlon
-    return 2 * EARTH_RADIUS_KM * func.asin(func.sqrt(a))
-
-
-def _near_conditions(near: Near) -> list[ColumnElement[bool]]:
-    # A bounding box first (an index can serve it), then the exact distance.
-    lat_delta = math.degrees(near.radius_km / EARTH_RADIUS_KM)
-    conditions = [
-        Task.latitude.is_not(None),
-        Task.latitude.between(near.latitude - lat_delta, near.latitude + lat_delta),
-    ]
-    cos_lat = math.cos(math.radians(near.latitude))
-    if cos_lat > 1e-6 and lat_delta < 90:
-        lon_delta = math.degrees(near.radius_km / (EARTH_RADIUS_KM * cos_lat))
-        if lon_delta < 180:
-            low, high = near.longitude - lon_delta, near.longitude + lon_delta
-            if low < -180:
-                conditions.append(or_(Task.longitude >= low + 360, Task.longitude <= high))
-            elif high > 180:
-                conditions.append(or_(Task.longitude >= low, Task.longitude <= high - 360))
-            else:
-                conditions.append(Task.longitude.between(low, high))
-    conditions.append(distance_km(near.latitude, near.longitude) <= near.radius_km)
-    return conditions
-
-
-def task_query(task_filter: TaskFilter, order: TaskOrder) -> Select[tuple[Task]]:
-    query = select(Task)
-    conditions: list[ColumnElement[bool]] = []
-    if task_filter.statuses:
-        conditions.append(Task.status.in_(task_filter.statuses))
-    if task_filter.creator_id:
-        conditions.append(Task.creator_id == task_filter.creator_id)
-    if task_filter.assignee_id:
-        conditions.append(Task.assignee_id == task_filter.assignee_id)
-    if task_filter.skills:
-        slugs = normalise_skill_names(task_filter.skills, field="filter.skills")
-        conditions.append(
-            Task.id.in_(select(TaskSkill.task_id).join(Skill).where(Skill.name.in_(slugs)))
-        )
-    if task_filter.search:
-        needle = task_filter.search.strip().lower()
-        conditions.append(
-            or_(
-                func.lower(Task.title).contains(needle, autoescape=True),
-                func.lower(Task.description).contains(needle, autoescape=True),
-            )
-        )
-    if task_filter.near:
-        conditions.extend(_near_conditions(task_filter.near))
-    if conditions:
-        query = query.where(and_(*conditions))
-    if order.field == "distance":
-        if task_filter.near is None:
-            raise DomainError(
-                "INVALID_INPUT", "ordering by distance needs the near filter", "orderBy.field"
-            )
-        column: Any = distance_km(task_filter.near.latitude, task_filter.near.longitude)
-    else:
-        column = ORDER_COLUMNS[order.field]
-    direction = column.desc() if order.descending else column.asc()
-    if order.field in NULLABLE_ORDER_FIELDS:
-        direction = direction.nulls_last()
-    tie_break = Task.id.desc() if order.descending else Task.id.asc()
-    return query.order_by(direction, tie_break)
-
-
-async def list_tasks(
-    session: AsyncSession, task_filter: TaskFilter, order: TaskOrder, *, limit: int, offset: int
-) -> list[Task]:
-    return list(await session.scalars(task_query(task_filter, order).limit(limit).offset(offset)))
-
-
-async def assignments_of(
-    session: AsyncSession, task_id: uuid.UUID, *, limit: int, offset: int
-) -> list[TaskAssignment]:
-    rows = await session.scalars(
-        select(TaskAssignment)
-        .where(TaskAssignment.task_id == task_id)
-        .order_by(TaskAssignment.assigned_at, TaskAssignment.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(rows)

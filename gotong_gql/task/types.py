@@ -14,9 +14,18 @@ from gotong_gql.audit.types import AuditEntryType
 from gotong_gql.graphql.context import Context
 from gotong_gql.graphql.errors import UserError
 from gotong_gql.graphql.nodes import load_nodes
-from gotong_gql.graphql.pagination import connection, page_window
+from gotong_gql.graphql.pagination import (
+    After,
+    Before,
+    Connection,
+    NestedFirst,
+    NestedLast,
+    PageArgs,
+    paginate,
+)
+from gotong_gql.keyset import QuerySource
 from gotong_gql.skill.types import SkillType
-from gotong_gql.task import rules, service
+from gotong_gql.task import queries, rules
 from gotong_gql.task.models import Task, TaskAssignment
 from gotong_gql.user.types import UserType
 
@@ -191,23 +200,35 @@ class TaskType(relay.Node):
 
     @strawberry.field(description="Assignment history, oldest first.")
     async def assignments(
-        self, info: strawberry.Info[Context, None], first: int, after: str | None = None
-    ) -> relay.Connection[TaskAssignmentType]:
-        limit, offset = page_window(first, after)
-        async with info.context.db() as session:
-            rows = await service.assignments_of(session, self.row.id, limit=limit, offset=offset)
-        return connection(rows, first, offset, TaskAssignmentType.from_row)
+        self,
+        info: strawberry.Info[Context, None],
+        first: NestedFirst = None,
+        after: After = None,
+        last: NestedLast = None,
+        before: Before = None,
+    ) -> Connection[TaskAssignmentType]:
+        return await paginate(
+            QuerySource(queries.assignment_listing(self.row.id), info.context.db),
+            PageArgs(first, after, last, before),
+            TaskAssignmentType.from_row,
+            nested=True,
+        )
 
     @strawberry.field(description="The audit trail of this task, oldest first.")
     async def history(
-        self, info: strawberry.Info[Context, None], first: int, after: str | None = None
-    ) -> relay.Connection[AuditEntryType]:
-        limit, offset = page_window(first, after)
-        async with info.context.db() as session:
-            rows = await audit_service.entries_for(
-                session, "task", self.row.id, limit=limit, offset=offset
-            )
-        return connection(rows, first, offset, AuditEntryType.from_row)
+        self,
+        info: strawberry.Info[Context, None],
+        first: NestedFirst = None,
+        after: After = None,
+        last: NestedLast = None,
+        before: Before = None,
+    ) -> Connection[AuditEntryType]:
+        return await paginate(
+            QuerySource(audit_service.entry_listing("task", self.row.id), info.context.db),
+            PageArgs(first, after, last, before),
+            AuditEntryType.from_row,
+            nested=True,
+        )
 
 
 @strawberry.enum

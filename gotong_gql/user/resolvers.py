@@ -4,15 +4,23 @@ from datetime import datetime
 from enum import Enum
 
 import strawberry
-from strawberry import relay
 
 from gotong_gql.errors import DomainError
 from gotong_gql.graphql.context import Context
 from gotong_gql.graphql.errors import UserError, payload_errors, query_error
 from gotong_gql.graphql.ids import parse_global_id
 from gotong_gql.graphql.inputs import input_data
-from gotong_gql.graphql.pagination import connection, page_window
+from gotong_gql.graphql.pagination import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    PageArgs,
+    paginate,
+)
 from gotong_gql.graphql.permissions import IsAuthenticated
+from gotong_gql.keyset import QuerySource
 from gotong_gql.skill import service as skill_service
 from gotong_gql.skill.types import SkillType
 from gotong_gql.user import roles as role_service
@@ -195,29 +203,38 @@ class AccountQueries:
     async def users(
         self,
         info: Info,
-        first: int,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         filter: UserFilterInput | None = None,
-    ) -> relay.Connection[UserType]:
-        limit, offset = page_window(first, after)
+    ) -> Connection[UserType]:
         wanted = filter or UserFilterInput()
         try:
-            async with info.context.db() as session:
-                rows = await service.list_users(
-                    session, search=wanted.search, skill=wanted.skill, limit=limit, offset=offset
-                )
+            listing = service.user_listing(search=wanted.search, skill=wanted.skill)
         except DomainError as exc:
             raise query_error(exc) from None
-        return connection(rows, first, offset, UserType.from_row)
+        return await paginate(
+            QuerySource(listing, info.context.db),
+            PageArgs(first, after, last, before),
+            UserType.from_row,
+        )
 
-    @strawberry.field(permission_classes=[IsAuthenticated])
+    @strawberry.field(permission_classes=[IsAuthenticated], description="By name.")
     async def skills(
-        self, info: Info, first: int, after: str | None = None, search: str | None = None
-    ) -> relay.Connection[SkillType]:
-        limit, offset = page_window(first, after)
-        async with info.context.db() as session:
-            rows = await skill_service.search_skills(session, search, limit=limit, offset=offset)
-        return connection(rows, first, offset, SkillType.from_row)
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        search: str | None = None,
+    ) -> Connection[SkillType]:
+        return await paginate(
+            QuerySource(skill_service.skill_listing(search), info.context.db),
+            PageArgs(first, after, last, before),
+            SkillType.from_row,
+        )
 
 
 @strawberry.type

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gotong_gql.audit.service import record, snapshot
 from gotong_gql.db import utcnow
 from gotong_gql.errors import DomainError, FieldError, validate
+from gotong_gql.keyset import Key, Listing, Order
 from gotong_gql.security import IssuedToken, TokenCodec, TokenError, hash_password, verify_password
 from gotong_gql.skill.models import Skill, UserSkill
 from gotong_gql.skill.service import ensure_skills, normalise_skill_names
@@ -315,9 +316,20 @@ async def create_user(uow: UnitOfWork, raw: dict[str, object], roles: list[str])
     return user
 
 
-async def list_users(
-    session: AsyncSession, *, search: str | None, skill: str | None, limit: int, offset: int
-) -> list[User]:
+USERNAME_ORDER = Order("User", "USERNAME_ASC", (Key(User.username, "text"), Key(User.id, "uuid")))
+PROFICIENCY_ORDER = Order(
+    "User",
+    "PROFICIENCY_DESC",
+    (
+        Key(UserSkill.proficiency, "float", True),
+        Key(UserSkill.endorsements_count, "int", True),
+        Key(User.username, "text"),
+        Key(User.id, "uuid"),
+    ),
+)
+
+
+def user_listing(*, search: str | None, skill: str | None) -> Listing:
     """Users by username; with `skill`, only those who have it, best (most proficient) first."""
     query = select(User)
     if search:
@@ -328,16 +340,15 @@ async def list_users(
                 func.lower(func.coalesce(User.bio, "")).contains(needle, autoescape=True),
             )
         )
-    if skill:
-        slug = normalise_skill_names([skill], field="filter.skill")[0]
-        query = (
-            query.join(UserSkill, UserSkill.user_id == User.id)
-            .join(Skill, Skill.id == UserSkill.skill_id)
-            .where(Skill.name == slug)
-            .order_by(UserSkill.proficiency.desc(), UserSkill.endorsements_count.desc())
-        )
-    query = query.order_by(User.username, User.id).limit(limit).offset(offset)
-    return list(await session.scalars(query))
+    if not skill:
+        return Listing(query, USERNAME_ORDER)
+    slug = normalise_skill_names([skill], field="filter.skill")[0]
+    query = (
+        query.join(UserSkill, UserSkill.user_id == User.id)
+        .join(Skill, Skill.id == UserSkill.skill_id)
+        .where(Skill.name == slug)
+    )
+    return Listing(query, PROFICIENCY_ORDER)
 
 
 async def find_user(

@@ -10,11 +10,20 @@ from strawberry import relay
 
 from gotong_gql.graphql.context import Context
 from gotong_gql.graphql.nodes import load_nodes
-from gotong_gql.graphql.pagination import connection, page_window
+from gotong_gql.graphql.pagination import (
+    After,
+    Before,
+    Connection,
+    NestedFirst,
+    NestedLast,
+    PageArgs,
+    paginate,
+)
+from gotong_gql.keyset import QuerySource
 from gotong_gql.reputation.service import reputation_of
 from gotong_gql.reputation.types import ReputationType
 from gotong_gql.skill.types import UserSkillType
-from gotong_gql.task import service as task_service
+from gotong_gql.task import queries as task_queries
 from gotong_gql.user.models import User
 from gotong_gql.vouch import rules as vouch_rules
 
@@ -109,63 +118,87 @@ class UserType(relay.Node):
 
     @strawberry.field
     async def contributions(
-        self, info: strawberry.Info[Context, None], first: int, after: str | None = None
-    ) -> relay.Connection[ContributionRef]:
+        self,
+        info: strawberry.Info[Context, None],
+        first: NestedFirst = None,
+        after: After = None,
+        last: NestedLast = None,
+        before: Before = None,
+    ) -> Connection[ContributionRef]:
         from gotong_gql.contribution import service as contributions
         from gotong_gql.contribution.types import ContributionType
 
-        limit, offset = page_window(first, after)
-        async with info.context.db() as session:
-            rows = await contributions.list_contributions(
-                session,
-                contributions.ContributionFilter(user_id=self.row.id),
-                limit=limit,
-                offset=offset,
-            )
-        return connection(rows, first, offset, ContributionType.from_row)
+        listing = contributions.contribution_listing(
+            contributions.ContributionFilter(user_id=self.row.id)
+        )
+        return await paginate(
+            QuerySource(listing, info.context.db),
+            PageArgs(first, after, last, before),
+            ContributionType.from_row,
+            nested=True,
+        )
 
     @strawberry.field(description="Endorsements this user received, newest first.")
     async def vouches_received(
-        self, info: strawberry.Info[Context, None], first: int, after: str | None = None
-    ) -> relay.Connection[VouchRef]:
+        self,
+        info: strawberry.Info[Context, None],
+        first: NestedFirst = None,
+        after: After = None,
+        last: NestedLast = None,
+        before: Before = None,
+    ) -> Connection[VouchRef]:
         from gotong_gql.vouch.resolvers import vouch_connection
         from gotong_gql.vouch.service import VouchFilter
 
-        return await vouch_connection(info, VouchFilter(vouchee_id=self.row.id), first, after)
+        pages = PageArgs(first, after, last, before)
+        return await vouch_connection(info, VouchFilter(vouchee_id=self.row.id), pages, True)
 
     @strawberry.field(description="Endorsements this user gave, newest first.")
     async def vouches_given(
-        self, info: strawberry.Info[Context, None], first: int, after: str | None = None
-    ) -> relay.Connection[VouchRef]:
+        self,
+        info: strawberry.Info[Context, None],
+        first: NestedFirst = None,
+        after: After = None,
+        last: NestedLast = None,
+        before: Before = None,
+    ) -> Connection[VouchRef]:
         from gotong_gql.vouch.resolvers import vouch_connection
         from gotong_gql.vouch.service import VouchFilter
 
-        return await vouch_connection(info, VouchFilter(voucher_id=self.row.id), first, after)
+        pages = PageArgs(first, after, last, before)
+        return await vouch_connection(info, VouchFilter(voucher_id=self.row.id), pages, True)
 
-    @strawberry.field
+    @strawberry.field(description="Newest first.")
     async def tasks_created(
-        self, info: strawberry.Info[Context, None], first: int, after: str | None = None
-    ) -> relay.Connection[TaskRef]:
-        return await _tasks(info, task_service.TaskFilter(creator_id=self.row.id), first, after)
+        self,
+        info: strawberry.Info[Context, None],
+        first: NestedFirst = None,
+        after: After = None,
+        last: NestedLast = None,
+        before: Before = None,
+    ) -> Connection[TaskRef]:
+        pages = PageArgs(first, after, last, before)
+        return await _tasks(info, task_queries.TaskFilter(creator_id=self.row.id), pages)
 
-    @strawberry.field
+    @strawberry.field(description="Newest first.")
     async def tasks_assigned(
-        self, info: strawberry.Info[Context, None], first: int, after: str | None = None
-    ) -> relay.Connection[TaskRef]:
-        return await _tasks(info, task_service.TaskFilter(assignee_id=self.row.id), first, after)
+        self,
+        info: strawberry.Info[Context, None],
+        first: NestedFirst = None,
+        after: After = None,
+        last: NestedLast = None,
+        before: Before = None,
+    ) -> Connection[TaskRef]:
+        pages = PageArgs(first, after, last, before)
+        return await _tasks(info, task_queries.TaskFilter(assignee_id=self.row.id), pages)
 
 
 async def _tasks(
-    info: strawberry.Info[Context, None],
-    task_filter: task_service.TaskFilter,
-    first: int,
-    after: str | None,
-) -> relay.Connection[Any]:
+    info: strawberry.Info[Context, None], task_filter: task_queries.TaskFilter, pages: PageArgs
+) -> Connection[Any]:
     from gotong_gql.task.types import TaskType
 
-    limit, offset = page_window(first, after)
-    async with info.context.db() as session:
-        rows = await task_service.list_tasks(
-            session, task_filter, task_service.TaskOrder(), limit=limit, offset=offset
-        )
-    return connection(rows, first, offset, TaskType.from_row)
+    listing = task_queries.task_listing(task_filter, task_queries.TaskOrder())
+    return await paginate(
+        QuerySource(listing, info.context.db), pages, TaskType.from_row, nested=True
+    )

@@ -1,14 +1,22 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry import relay
 
 from gotong_gql.errors import DomainError
 from gotong_gql.graphql.context import Context
 from gotong_gql.graphql.errors import payload_errors, query_error
 from gotong_gql.graphql.ids import parse_global_id
-from gotong_gql.graphql.pagination import connection, page_window
+from gotong_gql.graphql.pagination import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    PageArgs,
+    paginate,
+)
 from gotong_gql.graphql.permissions import IsAuthenticated
+from gotong_gql.keyset import QuerySource
 from gotong_gql.vouch import service
 from gotong_gql.vouch.types import (
     VouchCreateInput,
@@ -23,13 +31,13 @@ Info = strawberry.Info[Context, None]
 
 
 async def vouch_connection(
-    info: Info, vouch_filter: service.VouchFilter, first: int, after: str | None
-) -> relay.Connection[VouchType]:
-    limit, offset = page_window(first, after)
-    async with info.context.db() as session:
-        rows = await service.list_vouches(session, vouch_filter, limit=limit, offset=offset)
-    return connection(
-        rows, first, offset, lambda joined: VouchType.from_joined(info.context, *joined)
+    info: Info, vouch_filter: service.VouchFilter, pages: PageArgs, nested: bool
+) -> Connection[VouchType]:
+    return await paginate(
+        QuerySource(service.vouch_listing(vouch_filter), info.context.db),
+        pages,
+        lambda joined: VouchType.from_joined(info.context, *joined),
+        nested=nested,
     )
 
 
@@ -39,10 +47,12 @@ class VouchQueries:
     async def vouches(
         self,
         info: Info,
-        first: int,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         filter: VouchFilterInput | None = None,
-    ) -> relay.Connection[VouchType]:
+    ) -> Connection[VouchType]:
         wanted = filter or VouchFilterInput()
         try:
             vouch_filter = service.VouchFilter(
@@ -54,7 +64,8 @@ class VouchQueries:
                 else None,
                 skill=wanted.skill,
             )
-            return await vouch_connection(info, vouch_filter, first, after)
+            pages = PageArgs(first, after, last, before)
+            return await vouch_connection(info, vouch_filter, pages, False)
         except DomainError as exc:
             raise query_error(exc) from None
 

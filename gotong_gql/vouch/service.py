@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased
 
 from gotong_gql.audit.service import record, snapshot
 from gotong_gql.errors import DomainError, not_found, validate
+from gotong_gql.keyset import Key, Listing, Order
 from gotong_gql.reputation.service import Reputation, reputation_of
 from gotong_gql.skill.models import Skill
 from gotong_gql.skill.proficiency import refresh_user_skills
@@ -124,9 +125,14 @@ class VouchFilter:
     skill: str | None = None
 
 
-async def list_vouches(
-    session: AsyncSession, vouch_filter: VouchFilter, *, limit: int, offset: int
-) -> list[tuple[Vouch, User, User, Skill | None]]:
+VOUCH_ORDER = Order(
+    "Vouch",
+    "CREATED_AT_DESC",
+    (Key(Vouch.created_at, "timestamp", True), Key(Vouch.id, "uuid", True)),
+)
+
+
+def vouch_listing(vouch_filter: VouchFilter) -> Listing:
     """Vouches newest first, each with its voucher, vouchee and skill (one statement)."""
     voucher_user, vouchee_user = aliased(User, name="voucher"), aliased(User, name="vouchee")
     query = (
@@ -134,7 +140,6 @@ async def list_vouches(
         .join(voucher_user, voucher_user.id == Vouch.voucher_id)
         .join(vouchee_user, vouchee_user.id == Vouch.vouchee_id)
         .outerjoin(Skill, Skill.id == Vouch.skill_id)
-        .order_by(Vouch.created_at.desc(), Vouch.id.desc())
     )
     if vouch_filter.voucher_id:
         query = query.where(Vouch.voucher_id == vouch_filter.voucher_id)
@@ -143,5 +148,4 @@ async def list_vouches(
     if vouch_filter.skill:
         slug = normalise_skill_names([vouch_filter.skill], "filter.skill")[0]
         query = query.where(Skill.name == slug)
-    rows = await session.execute(query.limit(limit).offset(offset))
-    return [tuple(row) for row in rows]
+    return Listing(query, VOUCH_ORDER)

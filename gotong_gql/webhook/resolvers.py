@@ -3,14 +3,22 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from strawberry import relay
 from strawberry.permission import BasePermission
 
 from gotong_gql.errors import DomainError
 from gotong_gql.graphql.context import Context
 from gotong_gql.graphql.errors import ApiError, payload_errors
-from gotong_gql.graphql.pagination import connection, page_window
+from gotong_gql.graphql.pagination import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    PageArgs,
+    paginate,
+)
 from gotong_gql.graphql.permissions import IsAuthenticated
+from gotong_gql.keyset import QuerySource
 from gotong_gql.webhook import service
 from gotong_gql.webhook.types import (
     WebhookError,
@@ -50,35 +58,41 @@ class WebhookQueries:
     async def webhook_events(
         self,
         info: Info,
-        first: int,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         filter: WebhookEventFilterInput | None = None,
-    ) -> relay.Connection[WebhookEventType_]:
-        limit, offset = page_window(first, after)
+    ) -> Connection[WebhookEventType_]:
         wanted = filter or WebhookEventFilterInput()
-        async with info.context.db() as session:
-            rows = await service.list_events(
-                session,
-                status=wanted.status.value if wanted.status else None,
-                event_type=wanted.event_type.value if wanted.event_type else None,
-                limit=limit,
-                offset=offset,
-            )
-        return connection(rows, first, offset, WebhookEventType_.from_row)
+        listing = service.event_listing(
+            status=wanted.status.value if wanted.status else None,
+            event_type=wanted.event_type.value if wanted.event_type else None,
+        )
+        return await paginate(
+            QuerySource(listing, info.context.db),
+            PageArgs(first, after, last, before),
+            WebhookEventType_.from_row,
+        )
 
     @strawberry.field(
         permission_classes=[IsAuthenticated, IsAdmin],
         description="Dead letters, newest first; admins only.",
     )
     async def webhook_failures(
-        self, info: Info, first: int, after: str | None = None, include_replayed: bool = False
-    ) -> relay.Connection[WebhookFailureType]:
-        limit, offset = page_window(first, after)
-        async with info.context.db() as session:
-            rows = await service.list_failures(
-                session, include_replayed=include_replayed, limit=limit, offset=offset
-            )
-        return connection(rows, first, offset, WebhookFailureType.from_row)
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        include_replayed: bool = False,
+    ) -> Connection[WebhookFailureType]:
+        return await paginate(
+            QuerySource(service.failure_listing(include_replayed), info.context.db),
+            PageArgs(first, after, last, before),
+            WebhookFailureType.from_row,
+        )
 
 
 @strawberry.type

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gotong_gql.audit.service import record
 from gotong_gql.db import begin_write, utcnow
 from gotong_gql.errors import DomainError
+from gotong_gql.keyset import Key, Listing, Order
 from gotong_gql.uow import UnitOfWork
 from gotong_gql.webhook.models import WebhookEvent, WebhookFailure
 from gotong_gql.webhook.outbox import DELIVER_JOB
@@ -132,26 +133,30 @@ async def failed_event_ids(session: AsyncSession) -> list[str]:
     )
 
 
-async def list_events(
-    session: AsyncSession,
-    *,
-    status: str | None,
-    event_type: str | None,
-    limit: int,
-    offset: int,
-) -> list[WebhookEvent]:
-    query = select(WebhookEvent).order_by(WebhookEvent.created_at.desc(), WebhookEvent.id)
+# Newest first; the id breaks ties in ascending order, as these lists always did.
+EVENT_ORDER = Order(
+    "WebhookEvent",
+    "CREATED_AT_DESC",
+    (Key(WebhookEvent.created_at, "timestamp", True), Key(WebhookEvent.id, "uuid")),
+)
+FAILURE_ORDER = Order(
+    "WebhookFailure",
+    "CREATED_AT_DESC",
+    (Key(WebhookFailure.created_at, "timestamp", True), Key(WebhookFailure.id, "uuid")),
+)
+
+
+def event_listing(*, status: str | None, event_type: str | None) -> Listing:
+    query = select(WebhookEvent)
     if status:
         query = query.where(WebhookEvent.status == status)
     if event_type:
         query = query.where(WebhookEvent.event_type == event_type)
-    return list(await session.scalars(query.limit(limit).offset(offset)))
+    return Listing(query, EVENT_ORDER)
 
 
-async def list_failures(
-    session: AsyncSession, *, include_replayed: bool, limit: int, offset: int
-) -> list[WebhookFailure]:
-    query = select(WebhookFailure).order_by(WebhookFailure.created_at.desc(), WebhookFailure.id)
+def failure_listing(include_replayed: bool) -> Listing:
+    query = select(WebhookFailure)
     if not include_replayed:
         query = query.where(WebhookFailure.replayed_at.is_(None))
-    return list(await session.scalars(query.limit(limit).offset(offset)))
+    return Listing(query, FAILURE_ORDER)
