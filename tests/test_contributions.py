@@ -205,14 +205,15 @@ async def test_task_completions_come_from_task_complete_only(api):
     payload = (await api.gql(CONTRIBUTE, {"input": forged}, dewi.token))["contributionCreate"]
     assert payload["contribution"] is None
     assert payload["errors"] == [
-        {"field": "contributionType", "code": "INVALID_INPUT"},
-        {"field": "metadata.task_id", "code": "INVALID_INPUT"},
-        {"field": "metadata.duration_hours", "code": "INVALID_INPUT"},
+        {"path": input_path("contributionType"), "code": "INVALID_INPUT"},
+        {"path": input_path("metadata.task_id"), "code": "INVALID_INPUT"},
+        {"path": input_path("metadata.duration_hours"), "code": "INVALID_INPUT"},
     ]
     for key in ("location", "latitude", "longitude", "estimated_hours", "difficulty"):
         variables = {"input": {"contributionType": "CUSTOM", "title": "ok", "metadata": {key: 1}}}
         payload = (await api.gql(CONTRIBUTE, variables, dewi.token))["contributionCreate"]
-        assert payload["errors"] == [{"field": f"metadata.{key}", "code": "INVALID_INPUT"}], key
+        expected = [{"path": input_path(f"metadata.{key}"), "code": "INVALID_INPUT"}]
+        assert payload["errors"] == expected, key
     assert await api.table_counts() == before
     assert before["webhook_events"] == 0
 

@@ -18,7 +18,7 @@ import pytest
 from strawberry import relay
 
 from tests.concurrency.remote import ROOT_PASSWORD, Remote, error_codes, payload_of, running_server
-from tests.evidence.helpers import CONFIRM, CONTRIBUTE, REQUEST, make_jpeg
+from tests.evidence.helpers import CONFIRM, CONTRIBUTE, REQUEST, make_jpeg, upload_headers
 from tests.helpers import GRANT, LOGIN, Account, create_task, login, register
 
 pytestmark = pytest.mark.slow
@@ -114,7 +114,7 @@ async def test_confirming_one_upload_at_once_queues_it_once(remote):
         request = requested["evidenceUploadRequest"]
         assert request["errors"] == []
         upload = request["upload"]
-        put = await remote.client.put(upload["url"], content=photo, headers=upload["headers"])
+        put = await remote.client.put(upload["url"], content=photo, headers=upload_headers(upload))
         assert put.status_code in (200, 201), put.text
         evidence = request["evidence"]["id"]
         bodies = await remote.burst([(CONFIRM, {"id": evidence}, owner.token)] * CONCURRENCY)

@@ -15,7 +15,7 @@ import websockets
 
 from tests.conftest import JWT_SECRET, create_database, drop_database
 from tests.e2e.server import cli, serve
-from tests.evidence.helpers import CONFIRM, CONTRIBUTE, EVIDENCE, REQUEST, make_jpeg
+from tests.evidence.helpers import CONFIRM, CONTRIBUTE, EVIDENCE, REQUEST, make_jpeg, upload_headers
 
 pytestmark = pytest.mark.slow
 
@@ -171,7 +171,7 @@ def test_an_upload_goes_to_the_port_the_server_listens_on(server):
     assert requested["errors"] == []
     upload = requested["upload"]
     assert urlsplit(upload["url"]).netloc == urlsplit(server).netloc
-    put = httpx.put(upload["url"], content=photo, headers=upload["headers"], timeout=10)
+    put = httpx.put(upload["url"], content=photo, headers=upload_headers(upload), timeout=10)
     assert put.status_code == 201, put.text
     evidence_id = requested["evidence"]["id"]
     confirmed = _gql(server, CONFIRM, {"id": evidence_id}, token=budi)["evidenceUploadConfirm"]

@@ -10,9 +10,9 @@ from tests.helpers import LOGIN, PASSWORD, register
 from tests.http.conftest import GRAPHQL_RESPONSE, JSON
 
 UPDATE = """mutation($input: AccountUpdateInput!) { accountUpdate(input: $input) {
-  user { avatarUrl } errors { field code } } }"""
+  user { avatarUrl } errors { path code } } }"""
 CONTRIBUTE = """mutation($input: ContributionCreateInput!) { contributionCreate(input: $input) {
-  contribution { evidenceUrl } errors { field code } } }"""
+  contribution { evidenceUrl } errors { path code } } }"""
 XSS = 'https://x.example/a.png"><script>alert(1)</script>'
 REFUSED_URLS = [
     XSS,
@@ -37,12 +37,15 @@ async def test_links_that_could_carry_markup_or_hide_their_target_are_refused(ap
     ayu = await register(api, "ayu")
     before = await api.table_counts()
     payload = (await api.gql(UPDATE, {"input": {"avatarUrl": url}}, ayu.token))["accountUpdate"]
-    assert payload == {"user": None, "errors": [{"field": "avatarUrl", "code": "INVALID_INPUT"}]}
+    assert payload == {
+        "user": None,
+        "errors": [{"path": ["input", "avatarUrl"], "code": "INVALID_INPUT"}],
+    }
     variables = {"input": {"contributionType": "CUSTOM", "title": "t", "evidenceUrl": url}}
     payload = (await api.gql(CONTRIBUTE, variables, ayu.token))["contributionCreate"]
     assert payload == {
         "contribution": None,
-        "errors": [{"field": "evidenceUrl", "code": "INVALID_INPUT"}],
+        "errors": [{"path": ["input", "evidenceUrl"], "code": "INVALID_INPUT"}],
     }
     assert await api.table_counts() == before
     (row,) = await api.sql("SELECT avatar_url FROM users")
@@ -70,13 +73,15 @@ async def test_production_takes_https_links_only(make_api):
     api = await make_api(gotong_env="production")
     ayu = await register(api, "ayu")
     refused = await api.gql(UPDATE, {"input": {"avatarUrl": "http://x.example/a.png"}}, ayu.token)
-    assert refused["accountUpdate"]["errors"] == [{"field": "avatarUrl", "code": "INVALID_INPUT"}]
+    assert refused["accountUpdate"]["errors"] == [
+        {"path": ["input", "avatarUrl"], "code": "INVALID_INPUT"}
+    ]
     variables = {
         "input": {"contributionType": "CUSTOM", "title": "t", "evidenceUrl": "http://x.example"}
     }
     refused = await api.gql(CONTRIBUTE, variables, ayu.token)
     assert refused["contributionCreate"]["errors"] == [
-        {"field": "evidenceUrl", "code": "INVALID_INPUT"}
+        {"path": ["input", "evidenceUrl"], "code": "INVALID_INPUT"}
     ]
     taken = await api.gql(UPDATE, {"input": {"avatarUrl": "https://x.example/a.png"}}, ayu.token)
     assert taken["accountUpdate"]["errors"] == []

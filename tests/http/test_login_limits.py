@@ -16,7 +16,13 @@ import pytest
 import redis as sync_redis
 import redis.asyncio as redis
 
-from tests.conftest import JWT_SECRET, REDIS_TEST_SERVER, create_database, drop_database
+from tests.conftest import (
+    CLIENT_HEADERS,
+    JWT_SECRET,
+    REDIS_TEST_SERVER,
+    create_database,
+    drop_database,
+)
 from tests.e2e.processes import Process
 from tests.e2e.server import cli, free_port
 from tests.helpers import PASSWORD, REGISTER, register
@@ -148,7 +154,9 @@ async def test_a_real_server_with_two_processes_caps_parallel_guesses(server_on_
     await flush.flushdb()
     await flush.aclose()
     variables = {"input": {"username": "ayu", "email": "ayu@example.org", "password": PASSWORD}}
-    async with httpx.AsyncClient(base_url=server_on_redis, timeout=60) as client:
+    async with httpx.AsyncClient(
+        base_url=server_on_redis, timeout=60, headers=CLIENT_HEADERS
+    ) as client:
         registered = await client.post("/graphql", json={"query": REGISTER, "variables": variables})
         assert registered.json()["data"]["accountRegister"]["errors"] == []
         guesses = [

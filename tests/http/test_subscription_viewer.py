@@ -14,8 +14,8 @@ ASSIGN = """mutation($t: ID!, $u: ID!) { taskAssign(input: {taskId: $t, assignee
 START = "mutation($t: ID!) { taskStart(input: {taskId: $t}) { errors { code } } }"
 COMPLETE = """mutation($t: ID!) { taskComplete(input: {taskId: $t, durationHours: 2}) {
   contribution { id } errors { code } } }"""
-GPS = """mutation($c: ID!, $at: String!) { evidenceSubmit(input: {contributionId: $c,
-  evidenceType: GPS_VERIFICATION, timestamp: $at, location: {lat: -7.8, lon: 110.37}}) {
+GPS = """mutation($c: ID!, $at: DateTime!) { evidenceSubmit(input: {contributionId: $c,
+  evidenceType: GPS_VERIFICATION, timestamp: $at, location: {latitude: -7.8, longitude: 110.37}}) {
   errors { code } } }"""
 REVOKE = """mutation($u: ID!) { accountRoleRevoke(input: {userId: $u, role: VERIFIER}) {
   errors { code } } }"""
