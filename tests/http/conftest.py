@@ -67,11 +67,14 @@ async def clients(api: Api) -> AsyncIterator[Callable[[str], httpx.AsyncClient]]
 
 
 @contextmanager
-def quickly(seconds: float = 1.0):
+def without_blowup(seconds: float = 60.0):
+    """Not a speed test (those live in bench/): the documents these tests send cost hours when
+    a check walks them exponentially, and well under a second when it is linear, so a bound a
+    busy machine never reaches still tells the two apart."""
     started = time.perf_counter()
     yield
     elapsed = time.perf_counter() - started
-    assert elapsed < seconds, f"took {elapsed:.2f} s"
+    assert elapsed < seconds, f"took {elapsed:.2f} s: a check walks the document exponentially?"
 
 
 def gql_body(query: str, **extra: Any) -> dict[str, Any]:
