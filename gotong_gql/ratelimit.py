@@ -14,7 +14,7 @@ import ipaddress
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis.asyncio as redis
 from limits import RateLimitItem, parse
@@ -35,10 +35,12 @@ class Decision:
     limit: int
     remaining: int
     reset_at: float  # Unix time when the window starts afresh
+    # Seconds to wait, fixed when the decision is made: the body and the Retry-After header of
+    # one answer must agree even when they are written on either side of a second's boundary.
+    retry_after: int = field(init=False)
 
-    @property
-    def retry_after(self) -> int:
-        return max(1, math.ceil(self.reset_at - time.time()))
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "retry_after", max(1, math.ceil(self.reset_at - time.time())))
 
     def headers(self) -> dict[str, str]:
         headers = {
