@@ -42,6 +42,7 @@ ACCOUNTS = {
     "dewi": _account("dewi"),
     "eko": _account("eko"),
     "fajar": _account("fajar"),
+    "gita": _account("gita"),
     "unverified": _account("unverified", verified=False),
     "userinfo": _account("userinfo", userinfoOnly=["email", "email_verified"]),
     "expired": _account("expired", mischief={"expiresIn": -120}),

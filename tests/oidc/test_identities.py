@@ -191,6 +191,40 @@ async def test_the_login_limits_apply(provider, database, tmp_path):
             await truncate_all(app.state.services.engine)
 
 
+async def test_links_are_charged_to_the_account(provider, database, tmp_path):
+    settings = oidc_settings(provider, database, tmp_path, rate_limit_login_account="2/15 minutes")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        client = AsyncClient(
+            transport=ASGITransport(app=app), base_url="http://testserver", headers=CLIENT_HEADERS
+        )
+        try:
+            token = await _signed_up(client)
+            variables = {"input": {"provider": "testop", "code": "x", "state": "forged"}}
+            statuses = []
+            for _ in range(3):
+                response = await client.post(
+                    "/graphql",
+                    json={"query": LINK, "variables": variables},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                statuses.append(response.status_code)
+            assert statuses == [200, 200, 429]
+        finally:
+            await client.aclose()
+            await truncate_all(app.state.services.engine)
+
+
+async def _signed_up(client: AsyncClient) -> str:
+    from tests.helpers import LOGIN, PASSWORD, REGISTER
+
+    user = {"username": "linker", "email": "linker@example.org", "password": PASSWORD}
+    await client.post("/graphql", json={"query": REGISTER, "variables": {"input": user}})
+    variables = {"login": "linker", "password": PASSWORD}
+    response = await client.post("/graphql", json={"query": LOGIN, "variables": variables})
+    return response.json()["data"]["tokenCreate"]["accessToken"]
+
+
 async def _states(app) -> list:
     from sqlalchemy import text
 

@@ -121,6 +121,18 @@ async def test_two_redemptions_of_one_state_at_once_one_wins(api):
     assert counts["refresh_tokens"] == 1 and counts["oidc_states"] == 0
 
 
+async def test_one_new_person_signing_in_twice_at_once_gets_one_account(api):
+    """Both make the account; the one that loses on the unique index tries again and signs in."""
+    import asyncio
+
+    redirects = [await authorize(api, "gita"), await authorize(api, "gita")]
+    first, second = await asyncio.gather(*(token_create(api, r) for r in redirects))
+    assert first["errors"] == second["errors"] == []
+    assert first["user"] == second["user"]
+    counts = await api.table_counts()
+    assert (counts["users"], counts["oidc_identities"], counts["refresh_tokens"]) == (1, 1, 2)
+
+
 async def test_a_wrong_nonce_is_refused(api):
     """The browser's request to the provider carries another nonce (the front channel is the
     client's): the provider signs it into the ID token, and we refuse it."""
