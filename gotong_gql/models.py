@@ -4,6 +4,7 @@ from gotong_gql.audit.models import AuditLog
 from gotong_gql.contribution.models import Contribution, ContributionSkill, Verification
 from gotong_gql.evidence.models import Evidence, Witness
 from gotong_gql.models_base import SQLModel
+from gotong_gql.oidc.models import OidcIdentity, OidcState
 from gotong_gql.reputation.models import ReputationCache
 from gotong_gql.skill.models import Skill, UserSkill
 from gotong_gql.task.models import Task, TaskAssignment, TaskSkill
@@ -18,6 +19,8 @@ __all__ = [
     "Contribution",
     "ContributionSkill",
     "Evidence",
+    "OidcIdentity",
+    "OidcState",
     "RefreshToken",
     "ReputationCache",
     "Skill",

@@ -21,15 +21,23 @@ TokenType = Literal["access", "refresh"]
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verified against when a login names an unknown user, so that the timing does not tell.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+# The password of an account made by an OpenID Connect sign-in: none matches it, and checking
+# one costs the same Argon2 work as a wrong password, so a login does not tell such accounts apart.
+UNUSABLE_PASSWORD = "!"
 
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def has_password(password_hash: str | None) -> bool:
+    return bool(password_hash) and password_hash != UNUSABLE_PASSWORD
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
+    usable = has_password(password_hash)
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash if usable else _DUMMY_HASH, password) and usable
     except (VerificationError, InvalidHashError):
         return False
 

@@ -11,6 +11,7 @@ from gotong_gql import __version__
 from gotong_gql.cache import Cache, create_cache
 from gotong_gql.db import create_engine, create_session_factory
 from gotong_gql.jobs import DramatiqJobQueue, InProcessJobQueue, JobQueue, create_broker
+from gotong_gql.oidc.client import OidcClients
 from gotong_gql.pubsub import InProcessPubSub, RedisPubSub, create_pubsub
 from gotong_gql.security import TokenCodec
 from gotong_gql.settings import Settings
@@ -29,6 +30,7 @@ class Services:
     cache: Cache
     http: httpx.AsyncClient
     storage: ObjectStore
+    oidc: OidcClients
     jobs: JobQueue = field(init=False)
 
     @classmethod
@@ -47,6 +49,7 @@ class Services:
                 timeout=settings.webhook_timeout_seconds,
                 follow_redirects=False,
             ),
+            oidc=OidcClients(settings),
         )
         services.jobs = (
             DramatiqJobQueue(create_broker(settings.redis_url))
@@ -59,6 +62,7 @@ class Services:
         await self.jobs.close()
         await self.storage.close()
         await self.http.aclose()
+        await self.oidc.close()
         await self.cache.close()
         await self.pubsub.close()
         await self.engine.dispose()

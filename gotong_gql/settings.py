@@ -15,6 +15,13 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from gotong_gql.oidc.config import (
+    OidcProviderConfig,
+    parse_providers,
+    parse_redirect_uris,
+    provider_problems,
+)
+
 KNOWN_DEV_SECRETS = frozenset(
     {"secret", "changeme", "change-me", "dev", "development", "test", "password", "jwt-secret"}
 )
@@ -89,6 +96,13 @@ class Settings(BaseSettings):
     persisted_queries_manifest: Path | None = None
     persisted_queries_ttl_seconds: int = Field(default=3600, ge=60)
 
+    # Sign-in with OpenID Connect providers (SPEC 10): a JSON list of {name, issuer, client_id,
+    # client_secret, display_name}; the apps' redirect URIs, comma-separated (exact matches);
+    # how long a provider may take to answer one request.
+    oidc_providers: Annotated[list[OidcProviderConfig], NoDecode] = Field(default_factory=list)
+    oidc_redirect_uris: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    oidc_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
     verification_quorum: int = Field(default=3, ge=1)
     vouch_min_reputation: float = 0.0
 
@@ -140,6 +154,25 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("oidc_providers", mode="before")
+    @classmethod
+    def _providers_from_json(cls, value: object) -> object:
+        return parse_providers(value)
+
+    @field_validator("oidc_redirect_uris", mode="before")
+    @classmethod
+    def _split_redirect_uris(cls, value: object) -> object:
+        return parse_redirect_uris(value)
+
+    @model_validator(mode="after")
+    def _oidc_is_usable(self) -> Settings:
+        problems = provider_problems(
+            self.oidc_providers, self.oidc_redirect_uris, self.is_production
+        )
+        if problems:
+            raise ValueError("\n- ".join(["OpenID Connect configuration:", *problems]))
+        return self
 
     @model_validator(mode="after")
     def _persisted_only_needs_a_manifest(self) -> Settings:

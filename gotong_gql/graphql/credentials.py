@@ -14,6 +14,12 @@ charge, since only answers an attacker cannot fake are refunded. (A refund that 
 window has ended opens the next one a step lower: at most one more guess, once per login of the
 owner that straddles a window's end.)
 
+oidcTokenCreate and oidcIdentityLink redeem a provider's code: they are charged like tokenCreate
+(the IP's login window before any SQL; oidcIdentityLink also the signed-in account's, known from
+the token alone) and given back when they succeed. oidcTokenCreate's account is known only once
+the provider has answered, and nothing about it can be guessed, so it has no account window.
+oidcAuthorizationStart redeems nothing: it is charged as any anonymous request is.
+
 accountRegister counts every attempt, per email and per IP.
 """
 
@@ -37,9 +43,17 @@ from gotong_gql.ratelimit import Decision, Policies, RateLimiter, account_key, c
 from gotong_gql.user.service import login_user_id
 
 RATE_LIMITED = "RATE_LIMITED"
-# Checked by a password (or create one); at most one per operation (the limits rule).
-CREDENTIAL_FIELDS = frozenset({"tokenCreate", "accountRegister"})
-ISSUED_FIELDS = ("accessToken", "refreshToken", "user")
+# Checked by a password or a provider's code (or create an account); at most one per
+# operation (the limits rule).
+CREDENTIAL_FIELDS = frozenset(
+    {"tokenCreate", "accountRegister", "oidcTokenCreate", "oidcIdentityLink"}
+)
+# The fields of a payload that only a success fills, per login mutation: the charge is given back.
+ISSUED_FIELDS = {
+    "tokenCreate": ("accessToken", "refreshToken", "user"),
+    "oidcTokenCreate": ("accessToken", "refreshToken", "user"),
+    "oidcIdentityLink": ("identity", "user"),
+}
 
 
 def rate_limited(decision: Decision, what: str) -> GraphQLError:
@@ -56,7 +70,8 @@ def client_ip(request: Any) -> str:
 
 @dataclass(frozen=True)
 class LoginCharge:
-    """The windows one tokenCreate was charged to, given back if its password was right."""
+    """The windows one login (tokenCreate, oidcTokenCreate, oidcIdentityLink) was charged to,
+    given back if it succeeded."""
 
     node: FieldNode
     windows: tuple[tuple[RateLimitItem, tuple[str, ...]], ...]
@@ -66,10 +81,11 @@ class LoginCharge:
         payload = data.get(response_key(self.node))
         if not isinstance(payload, dict) or self.node.selection_set is None:
             return False
+        issued_fields = ISSUED_FIELDS[self.node.name.value]
         issued = [
             response_key(field)
             for field in shape.fields(self.node.selection_set)
-            if field.name.value in ISSUED_FIELDS
+            if field.name.value in issued_fields
         ]
         return any(payload.get(key) is not None for key in issued)
 
@@ -83,8 +99,8 @@ async def charge_credentials(
     variables: Any,
     context: Any,
 ) -> LoginCharge | None:
-    """Charges tokenCreate and accountRegister to their windows, refusing past them; returns
-    what a tokenCreate was charged, for `refund_login`."""
+    """Charges the credential mutations to their windows, refusing past them; returns what a
+    login was charged, for `refund_login`."""
     if operation.operation != OperationType.MUTATION:
         return None
     mutation = schema.mutation_type
@@ -98,6 +114,8 @@ async def charge_credentials(
         data = arguments(mutation.fields[name], node, variables).get("input")
         if name == "tokenCreate":
             return await _charge_login(limiter, policies, node, _text(data, "login"), ip, context)
+        if name in ("oidcTokenCreate", "oidcIdentityLink"):
+            return await _charge_oidc(limiter, policies, node, ip, context)
         email = _text(data, "email")
         by_account = await limiter.hit(
             policies.register_account, "register", "account", account_key(email)
@@ -126,6 +144,19 @@ async def _charge_login(
     decision = await limiter.hit(by_account[0], *by_account[1])
     _refuse_unless_allowed(request, [decision], "login attempts")
     return LoginCharge(node, (by_ip, by_account))
+
+
+async def _charge_oidc(
+    limiter: RateLimiter, policies: Policies, node: FieldNode, ip: str, context: Any
+) -> LoginCharge:
+    request = context.request
+    windows = [(policies.login_ip, ("login", "ip", ip))]
+    user_id = context.user_id  # from the token alone; oidcIdentityLink needs one anyway
+    if node.name.value == "oidcIdentityLink" and user_id is not None:
+        windows.append((policies.login_account, ("login", "account", f"user-{user_id}")))
+    for item, key in windows:
+        _refuse_unless_allowed(request, [await limiter.hit(item, *key)], "login attempts")
+    return LoginCharge(node, tuple(windows))
 
 
 def _text(value: Any, name: str) -> str:

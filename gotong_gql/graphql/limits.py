@@ -163,7 +163,8 @@ def limits_rule(max_depth: int, max_aliases: int, max_directives: int) -> type[V
                 if len(credentials) > 1:
                     self.report_error(
                         too_complex(
-                            "at most one tokenCreate or accountRegister per operation",
+                            "at most one tokenCreate, accountRegister, oidcTokenCreate or "
+                            "oidcIdentityLink per operation",
                             "credentialFields",
                             1,
                             len(credentials),

@@ -14,6 +14,8 @@ from strawberry.dataloader import DataLoader
 
 from gotong_gql.contribution.models import Contribution, ContributionSkill, Verification
 from gotong_gql.contribution.verification import evidence_qualities
+from gotong_gql.oidc.models import OidcIdentity
+from gotong_gql.oidc.service import identities_of
 from gotong_gql.skill.models import Skill, UserSkill
 from gotong_gql.task.models import Task, TaskSkill
 from gotong_gql.user.models import User, UserRole
@@ -58,6 +60,9 @@ class Loaders:
         )
         self.evidence_quality_by_contribution_id: DataLoader[uuid.UUID, float] = DataLoader(
             self._evidence_quality_by_contribution_id
+        )
+        self.identities_by_user_id: DataLoader[uuid.UUID, list[OidcIdentity]] = DataLoader(
+            self._identities_by_user_id
         )
 
     async def _skills_by_task_id(self, task_ids: Sequence[uuid.UUID]) -> list[list[Skill]]:
@@ -143,3 +148,13 @@ class Loaders:
         async with self._db() as session:
             scores = await evidence_qualities(session, list(contribution_ids))
         return [scores[contribution_id] for contribution_id in contribution_ids]
+
+    async def _identities_by_user_id(
+        self, user_ids: Sequence[uuid.UUID]
+    ) -> list[list[OidcIdentity]]:
+        async with self._db() as session:
+            rows = await identities_of(session, list(user_ids))
+        grouped: dict[uuid.UUID, list[OidcIdentity]] = defaultdict(list)
+        for row in rows:
+            grouped[row.user_id].append(row)
+        return [grouped[user_id] for user_id in user_ids]

@@ -23,6 +23,7 @@ from gotong_gql.graphql.nodes import resolve_global_ids
 from gotong_gql.graphql.observability import Observability
 from gotong_gql.graphql.permissions import IsAuthenticated
 from gotong_gql.graphql.scalars import DATE_TIME
+from gotong_gql.oidc.resolvers import OidcMutations, OidcQueries
 from gotong_gql.task.resolvers import TaskMutations, TaskQueries, TaskSubscriptions
 from gotong_gql.user.resolvers import AccountMutations, AccountQueries
 from gotong_gql.vouch.resolvers import VouchMutations, VouchQueries
@@ -56,6 +57,7 @@ Query = merge_types(
     (
         NodeQueries,
         AccountQueries,
+        OidcQueries,
         TaskQueries,
         ContributionQueries,
         EvidenceQueries,
@@ -67,6 +69,7 @@ Mutation = merge_types(
     "Mutation",
     (
         AccountMutations,
+        OidcMutations,
         TaskMutations,
         ContributionMutations,
         EvidenceMutations,

@@ -45,6 +45,42 @@ class AccountErrorCode(Enum):
     FORBIDDEN = "FORBIDDEN"
     INVALID_ROLE = "INVALID_ROLE"
     LAST_ADMIN = "LAST_ADMIN"
+    OIDC_PROVIDER_UNKNOWN = strawberry.enum_value(
+        "OIDC_PROVIDER_UNKNOWN", description="No OpenID Connect provider has this name."
+    )
+    OIDC_REDIRECT_NOT_ALLOWED = strawberry.enum_value(
+        "OIDC_REDIRECT_NOT_ALLOWED", description="The redirect URI is not in OIDC_REDIRECT_URIS."
+    )
+    OIDC_STATE_INVALID = strawberry.enum_value(
+        "OIDC_STATE_INVALID",
+        description="The state is unknown, expired (10 minutes), already used, another "
+        "provider's, or (for a link) not started by the signed-in user; checked before the code "
+        "is redeemed.",
+    )
+    OIDC_TOKEN_INVALID = strawberry.enum_value(
+        "OIDC_TOKEN_INVALID",
+        description="The provider refused the code, or its ID token failed a check (signature, "
+        "iss, aud, exp, iat, nonce).",
+    )
+    OIDC_EMAIL_UNVERIFIED = strawberry.enum_value(
+        "OIDC_EMAIL_UNVERIFIED",
+        description="A new account needs an email the provider says is verified.",
+    )
+    OIDC_ACCOUNT_EXISTS = strawberry.enum_value(
+        "OIDC_ACCOUNT_EXISTS",
+        description="An account has this email (its owner links the provider with "
+        "oidcIdentityLink), or the identity is linked elsewhere.",
+    )
+    OIDC_PROVIDER_UNAVAILABLE = strawberry.enum_value(
+        "OIDC_PROVIDER_UNAVAILABLE",
+        description="The provider did not answer within OIDC_TIMEOUT_SECONDS (10 s), or "
+        "answered with an error.",
+    )
+    OIDC_LAST_LOGIN = strawberry.enum_value(
+        "OIDC_LAST_LOGIN",
+        description="The identity is the account's last way to sign in (no password, no other "
+        "identity).",
+    )
 
 
 @strawberry.type
@@ -52,7 +88,7 @@ class AccountError(UserError):
     code: AccountErrorCode
 
 
-def _errors(exc: DomainError) -> list[AccountError]:
+def account_errors(exc: DomainError) -> list[AccountError]:
     return payload_errors(AccountError, AccountErrorCode, exc)
 
 
@@ -248,7 +284,7 @@ class AccountMutations:
             async with info.context.unit_of_work(None) as uow:
                 user = await service.register(uow, registration)
         except DomainError as exc:
-            return AccountRegisterPayload(user=None, errors=_errors(exc))
+            return AccountRegisterPayload(user=None, errors=account_errors(exc))
         return AccountRegisterPayload(user=UserType.from_row(user), errors=[])
 
     @strawberry.mutation(description="Log in with email or username and password.")
@@ -262,7 +298,7 @@ class AccountMutations:
                 uow.actor_id = user.id
                 pair = await service.issue_tokens(uow, context.services.tokens, user)
         except DomainError as exc:
-            return TokenCreatePayload(errors=_errors(exc))
+            return TokenCreatePayload(errors=account_errors(exc))
         return TokenCreatePayload.issued(pair, user)
 
     @strawberry.mutation(description="Trade a refresh token for a new pair; each works once.")
@@ -278,9 +314,9 @@ class AccountMutations:
             # A stolen token was replayed: end every session of this login, then refuse.
             async with context.unit_of_work(None) as uow:
                 await service.revoke_family(uow, reuse.family_id)
-            return TokenRefreshPayload(errors=_errors(reuse))
+            return TokenRefreshPayload(errors=account_errors(reuse))
         except DomainError as exc:
-            return TokenRefreshPayload(errors=_errors(exc))
+            return TokenRefreshPayload(errors=account_errors(exc))
         return TokenRefreshPayload.issued(pair, user)
 
     @strawberry.mutation(description="Log out: revoke the refresh token's login (or all).")
@@ -295,7 +331,7 @@ class AccountMutations:
                     all_sessions=input.all_sessions,
                 )
         except DomainError as exc:
-            return TokenRevokePayload(revoked=False, errors=_errors(exc))
+            return TokenRevokePayload(revoked=False, errors=account_errors(exc))
         return TokenRevokePayload(revoked=True, errors=[])
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])
@@ -311,7 +347,7 @@ class AccountMutations:
                     https_only=context.services.settings.is_production,
                 )
         except DomainError as exc:
-            return AccountUpdatePayload(user=None, errors=_errors(exc))
+            return AccountUpdatePayload(user=None, errors=account_errors(exc))
         return AccountUpdatePayload(user=UserType.from_row(user), errors=[])
 
     @strawberry.mutation(permission_classes=[IsAuthenticated], description="Admins only.")
@@ -329,7 +365,7 @@ class AccountMutations:
                     input.role.value,
                 )
         except DomainError as exc:
-            return AccountRoleGrantPayload(user=None, errors=_errors(exc))
+            return AccountRoleGrantPayload(user=None, errors=account_errors(exc))
         context.loaders.roles_by_user_id.prime(user.id, roles, force=True)
         return AccountRoleGrantPayload(user=UserType.from_row(user), errors=[])
 
@@ -348,6 +384,6 @@ class AccountMutations:
                     input.role.value,
                 )
         except DomainError as exc:
-            return AccountRoleRevokePayload(user=None, errors=_errors(exc))
+            return AccountRoleRevokePayload(user=None, errors=account_errors(exc))
         context.loaders.roles_by_user_id.prime(user.id, roles, force=True)
         return AccountRoleRevokePayload(user=UserType.from_row(user), errors=[])

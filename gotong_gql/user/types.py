@@ -20,6 +20,7 @@ from gotong_gql.graphql.pagination import (
     paginate,
 )
 from gotong_gql.keyset import QuerySource
+from gotong_gql.oidc.types import OidcIdentityType
 from gotong_gql.reputation.service import reputation_of
 from gotong_gql.reputation.types import ReputationType
 from gotong_gql.skill.types import UserSkillType
@@ -83,6 +84,19 @@ class UserType(relay.Node):
         if viewer is not None and (viewer.id == self.row.id or viewer.is_admin):
             return self.row.email
         return None
+
+    @strawberry.field(
+        description="The OpenID Connect identities that sign in to this account, oldest first; "
+        "visible to the user and to admins only (null for others), like `email`."
+    )
+    async def identities(
+        self, info: strawberry.Info[Context, None]
+    ) -> list[OidcIdentityType] | None:
+        viewer = await info.context.viewer()
+        if viewer is None or not (viewer.id == self.row.id or viewer.is_admin):
+            return None
+        rows = await info.context.loaders.identities_by_user_id.load(self.row.id)
+        return [OidcIdentityType.from_row(row) for row in rows]
 
     @strawberry.field(description="Every user is a CONTRIBUTOR; admins grant the other roles.")
     async def roles(self, info: strawberry.Info[Context, None]) -> list[Role]:

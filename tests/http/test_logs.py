@@ -22,9 +22,11 @@ JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
 
 
 def _secrets() -> list[str]:
+    from tests.oidc.provider import CLIENT, SECOND_CLIENT
     from tests.webhook.conftest import MARKOV_SECRET, MARKOV_TOKEN
 
     found = [PASSWORD, CANARY, DEMO_PASSWORD, JWT_SECRET, MARKOV_SECRET, MARKOV_TOKEN]
+    found += [CLIENT["client_secret"], SECOND_CLIENT["client_secret"]]  # OpenID clients
     return sorted(
         {form for secret in found for form in (secret, quote(secret), quote_plus(secret))}
     )
