@@ -100,7 +100,9 @@ class ContributionQueries:
             row = await session.get(Contribution, contribution_id)
         return ContributionType.from_row(row) if row else None
 
-    @strawberry.field(permission_classes=[IsAuthenticated], description="Newest first.")
+    @strawberry.field(
+        permission_classes=[IsAuthenticated], description="Contributions, newest first."
+    )
     async def contributions(
         self,
         info: Info,

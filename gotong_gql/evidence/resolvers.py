@@ -137,7 +137,8 @@ class EvidenceMutations:
 class EvidenceSubscriptions:
     @strawberry.subscription(
         permission_classes=[IsAuthenticated],
-        description="Each status change of a contribution's evidence.",
+        description="Each status change of a contribution's evidence, for those who may see it "
+        "(FORBIDDEN for others; a role lost meanwhile ends the events).",
     )
     async def evidence_updated(
         self,

@@ -307,7 +307,12 @@ class TaskSubscriptions:
         permission_classes=[IsAuthenticated], description="Every change to any task that matches."
     )
     async def task_events(
-        self, info: Info, filter: Filter[TaskEventFilterInput] = None
+        self,
+        info: Info,
+        filter: Annotated[
+            TaskEventFilterInput | None,
+            strawberry.argument(description="Which changes to send; every task's when null."),
+        ] = None,
     ) -> AsyncGenerator[TaskEvent, None]:
         wanted = filter or TaskEventFilterInput()
         statuses = {status.value for status in wanted.status or ()}

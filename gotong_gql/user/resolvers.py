@@ -229,7 +229,10 @@ class AccountQueries:
             user = await service.find_user(session, user_id=user_id, username=username)
         return UserType.from_row(user) if user else None
 
-    @strawberry.field(permission_classes=[IsAuthenticated], description="Users, by username.")
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="Users by username (with `filter.skill`, most proficient first).",
+    )
     async def users(
         self,
         info: Info,
@@ -250,7 +253,7 @@ class AccountQueries:
             UserType.from_row,
         )
 
-    @strawberry.field(permission_classes=[IsAuthenticated], description="By name.")
+    @strawberry.field(permission_classes=[IsAuthenticated], description="Skills, by name.")
     async def skills(
         self,
         info: Info,
@@ -332,7 +335,9 @@ class AccountMutations:
             return TokenRevokePayload(revoked=False, errors=_errors(exc))
         return TokenRevokePayload(revoked=True, errors=[])
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated], description="Edit own profile.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated], description="Change the viewer's own profile."
+    )
     async def account_update(
         self, info: Info, input: Input[AccountUpdateInput]
     ) -> AccountUpdatePayload:
