@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.clients.conftest import CLIENTS, run_node
+from tests.clients.conftest import CLIENTS, NODE, run_node
 
 ROOT = CLIENTS.parents[1]
 SCHEMA = ROOT / "schema.graphql"
@@ -27,8 +27,9 @@ pytestmark = pytest.mark.slow
 
 def lint(sdl: str) -> tuple[int, list[dict]]:
     """The linter's findings for an SDL text, with the committed configuration."""
+    assert NODE, "node is needed for tests/clients (Node.js 20 or newer)"
     result = subprocess.run(
-        ["node", LINTER, "--stdin", "--format", "json"],
+        [NODE, LINTER, "--stdin", "--format", "json"],
         cwd=CLIENTS,
         input=sdl,
         capture_output=True,
