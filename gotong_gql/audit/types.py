@@ -15,12 +15,18 @@ from gotong_gql.user.types import UserType
     name="AuditEntry", description="One recorded change: who did what, before and after."
 )
 class AuditEntryType:
-    action: str
-    entity: str
-    before: JSON | None
-    after: JSON | None
-    at: datetime
-    request_id: str | None
+    action: str = strawberry.field(
+        description="What was done, as `<entity>.<verb>` (`task.create`, `task.assign`, ...)."
+    )
+    entity: str = strawberry.field(description="The kind of record changed (`task`, `user`, ...).")
+    before: JSON | None = strawberry.field(
+        description="The recorded fields before the change; null when the record was created."
+    )
+    after: JSON | None = strawberry.field(description="The recorded fields after the change.")
+    at: datetime = strawberry.field(description="When the change was committed.")
+    request_id: str | None = strawberry.field(
+        description="The request that made the change (its `X-Request-ID`); null for jobs."
+    )
     row: strawberry.Private[AuditLog]
 
     @classmethod
@@ -35,7 +41,7 @@ class AuditEntryType:
             row=row,
         )
 
-    @strawberry.field
+    @strawberry.field(description="Who made the change; null for the system (a job, the CLI).")
     async def actor(self, info: strawberry.Info[Context, None]) -> UserType | None:
         if self.row.actor_id is None:
             return None

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from gotong_gql.contribution import service, verification
@@ -17,13 +19,14 @@ from gotong_gql.contribution.types import (
 )
 from gotong_gql.errors import DomainError
 from gotong_gql.graphql.context import Context
-from gotong_gql.graphql.errors import payload_errors, query_error
+from gotong_gql.graphql.errors import ERRORS, Input, payload_errors, query_error
 from gotong_gql.graphql.ids import parse_global_id
 from gotong_gql.graphql.inputs import input_data
 from gotong_gql.graphql.pagination import (
     After,
     Before,
     Connection,
+    Filter,
     First,
     Last,
     PageArgs,
@@ -36,26 +39,35 @@ from gotong_gql.task.types import TaskError, TaskErrorCode, TaskType
 Info = strawberry.Info[Context, None]
 
 
-@strawberry.input
+@strawberry.input(description="The task the viewer finished, and the contribution to record.")
 class TaskCompleteInput:
-    task_id: strawberry.ID
+    task_id: strawberry.ID = strawberry.field(description="An IN_PROGRESS task of the viewer's.")
     title: str | None = strawberry.field(
         default=strawberry.UNSET, description="Defaults to the task's title."
     )
-    description: str | None = strawberry.UNSET
-    evidence_url: str | None = strawberry.UNSET
+    description: str | None = strawberry.field(
+        default=strawberry.UNSET, description="At most 2,000 characters; empty when omitted."
+    )
+    evidence_url: str | None = strawberry.field(
+        default=strawberry.UNSET, description="A link to outside evidence of the work."
+    )
     duration_hours: float | None = strawberry.field(
         default=strawberry.UNSET,
         description="Over 0, at most 168; defaults to the time since taskStart (at most 168).",
     )
-    metadata: strawberry.scalars.JSON | None = strawberry.UNSET
+    metadata: strawberry.scalars.JSON | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Added to the contribution's metadata (the task's keys win); at most 50 keys.",
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of `taskComplete`.")
 class TaskCompletePayload:
-    task: TaskType | None
-    contribution: ContributionType | None
-    errors: list[TaskError]
+    task: TaskType | None = strawberry.field(description="The COMPLETED task; null when refused.")
+    contribution: ContributionType | None = strawberry.field(
+        description="The contribution the completion created; null when refused."
+    )
+    errors: list[TaskError] = strawberry.field(description=ERRORS)
 
 
 def _filter(value: ContributionFilterInput | None) -> service.ContributionFilter:
@@ -71,8 +83,15 @@ def _filter(value: ContributionFilterInput | None) -> service.ContributionFilter
 
 @strawberry.type
 class ContributionQueries:
-    @strawberry.field(permission_classes=[IsAuthenticated])
-    async def contribution(self, info: Info, id: strawberry.ID) -> ContributionType | None:
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="A contribution; null when none has the id.",
+    )
+    async def contribution(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The contribution's id.")],
+    ) -> ContributionType | None:
         try:
             contribution_id = parse_global_id(id, "Contribution", "id")
         except DomainError:
@@ -81,7 +100,9 @@ class ContributionQueries:
             row = await session.get(Contribution, contribution_id)
         return ContributionType.from_row(row) if row else None
 
-    @strawberry.field(permission_classes=[IsAuthenticated])
+    @strawberry.field(
+        permission_classes=[IsAuthenticated], description="Contributions, newest first."
+    )
     async def contributions(
         self,
         info: Info,
@@ -89,7 +110,7 @@ class ContributionQueries:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        filter: ContributionFilterInput | None = None,
+        filter: Filter[ContributionFilterInput] = None,
     ) -> Connection[ContributionType]:
         try:
             contribution_filter = _filter(filter)
@@ -104,9 +125,12 @@ class ContributionQueries:
 
 @strawberry.type
 class ContributionMutations:
-    @strawberry.mutation(permission_classes=[IsAuthenticated], description="Standalone work.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Record standalone work of the viewer's (not a task's).",
+    )
     async def contribution_create(
-        self, info: Info, input: ContributionCreateInput
+        self, info: Info, input: Input[ContributionCreateInput]
     ) -> ContributionCreatePayload:
         context = info.context
         viewer = await context.require_viewer()
@@ -131,7 +155,9 @@ class ContributionMutations:
         permission_classes=[IsAuthenticated],
         description="The assignee completes an in-progress task; creates its contribution.",
     )
-    async def task_complete(self, info: Info, input: TaskCompleteInput) -> TaskCompletePayload:
+    async def task_complete(
+        self, info: Info, input: Input[TaskCompleteInput]
+    ) -> TaskCompletePayload:
         context = info.context
         viewer = await context.require_viewer()
         try:
@@ -160,7 +186,7 @@ class ContributionMutations:
         description="Verifiers only: approve or reject someone else's contribution.",
     )
     async def contribution_verify(
-        self, info: Info, input: ContributionVerifyInput
+        self, info: Info, input: Input[ContributionVerifyInput]
     ) -> ContributionVerifyPayload:
         context = info.context
         viewer = await context.require_viewer()

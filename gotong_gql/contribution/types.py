@@ -16,7 +16,7 @@ from gotong_gql.contribution.verification import reputation_multiplier
 from gotong_gql.evidence import service as evidence_service
 from gotong_gql.evidence.types import EvidenceType
 from gotong_gql.graphql.context import Context
-from gotong_gql.graphql.errors import UserError
+from gotong_gql.graphql.errors import CODE, ERRORS, UserError, error_code
 from gotong_gql.graphql.nodes import load_nodes
 from gotong_gql.graphql.pagination import (
     After,
@@ -34,38 +34,46 @@ from gotong_gql.task.types import TaskType
 from gotong_gql.user.types import UserType
 
 
-@strawberry.enum(name="ContributionType")
+@strawberry.enum(name="ContributionType", description="The kind of work a contribution is.")
 class ContributionKind(Enum):
-    TASK_COMPLETION = "task_completion"
-    CODE_REVIEW = "code_review"
-    DOCUMENTATION = "documentation"
-    MENTORING = "mentoring"
-    EVENT_ORGANIZATION = "event_organization"
-    COMMUNITY_SERVICE = "community_service"
-    CUSTOM = "custom"
+    TASK_COMPLETION = strawberry.enum_value(
+        "task_completion", description="A completed task (made by `taskComplete` only)."
+    )
+    CODE_REVIEW = strawberry.enum_value("code_review", description="Reviewing someone's code.")
+    DOCUMENTATION = strawberry.enum_value("documentation", description="Writing documentation.")
+    MENTORING = strawberry.enum_value("mentoring", description="Teaching or guiding someone.")
+    EVENT_ORGANIZATION = strawberry.enum_value(
+        "event_organization", description="Organizing an event."
+    )
+    COMMUNITY_SERVICE = strawberry.enum_value(
+        "community_service", description="Service to the community."
+    )
+    CUSTOM = strawberry.enum_value("custom", description="Anything else; say what in the title.")
 
 
-@strawberry.enum
+@strawberry.enum(description="One verifier's outcome.")
 class VerificationOutcome(Enum):
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    PENDING = "pending"
+    APPROVED = strawberry.enum_value("approved", description="The work is real and done.")
+    REJECTED = strawberry.enum_value("rejected", description="The work is not shown to be done.")
+    PENDING = strawberry.enum_value("pending", description="No decision recorded.")
 
 
 @strawberry.enum(description="What a verifier decides (a verifier never chooses PENDING).")
 class VerificationDecision(Enum):
-    APPROVED = "approved"
-    REJECTED = "rejected"
+    APPROVED = strawberry.enum_value("approved", description="The work is real and done.")
+    REJECTED = strawberry.enum_value("rejected", description="The work is not shown to be done.")
 
 
 @strawberry.type(name="Verification", description="One verifier's outcome for a contribution.")
 class VerificationType(relay.Node):
     id: relay.NodeID[str]
-    outcome: VerificationOutcome
-    evidence_quality_score: float
-    notes: str | None
-    created_at: datetime
-    updated_at: datetime
+    outcome: VerificationOutcome = strawberry.field(description="What the verifier decided.")
+    evidence_quality_score: float = strawberry.field(
+        description="0 to 1: the verifier's score, or the one computed from the evidence."
+    )
+    notes: str | None = strawberry.field(description="The verifier's notes (at most 2,000).")
+    created_at: datetime = strawberry.field(description="When the verifier first decided.")
+    updated_at: datetime = strawberry.field(description="When the verifier last decided.")
     row: strawberry.Private[Verification]
 
     @classmethod
@@ -90,29 +98,42 @@ class VerificationType(relay.Node):
     def reputation_multiplier(self) -> float:
         return reputation_multiplier(self.evidence_quality_score)
 
-    @strawberry.field
+    @strawberry.field(description="The verifier.")
     async def verifier(self, info: strawberry.Info[Context, None]) -> UserType:
         user = await info.context.loaders.users_by_id.load(self.row.verifier_id)
         return UserType.from_row(user)
 
 
-@strawberry.enum
+@strawberry.enum(description="What the verifiers' consensus says of a contribution.")
 class VerificationStatus(Enum):
-    PENDING = "pending"
-    VERIFIED = "verified"
-    REJECTED = "rejected"
+    PENDING = strawberry.enum_value(
+        "pending", description="Fewer outcomes than the quorum, or a tie."
+    )
+    VERIFIED = strawberry.enum_value("verified", description="The weighted majority approved.")
+    REJECTED = strawberry.enum_value("rejected", description="The weighted majority rejected.")
 
 
-@strawberry.type(name="Contribution")
+@strawberry.type(
+    name="Contribution",
+    description="Work a user did, from a completed task or standalone; visible to every user "
+    "(its evidence is not).",
+)
 class ContributionType(relay.Node):
     id: relay.NodeID[str]
-    contribution_type: ContributionKind
-    title: str
-    description: str
-    evidence_url: str | None
-    verification_status: VerificationStatus
-    metadata: JSON
-    created_at: datetime
+    contribution_type: ContributionKind = strawberry.field(description="The kind of work.")
+    title: str = strawberry.field(description="1 to 200 characters.")
+    description: str = strawberry.field(description="At most 2,000 characters; may be empty.")
+    evidence_url: str | None = strawberry.field(
+        description="A link the contributor gave to outside evidence; null if none."
+    )
+    verification_status: VerificationStatus = strawberry.field(
+        description="What the verifiers decided so far."
+    )
+    metadata: JSON = strawberry.field(
+        description="A JSON object of at most 50 keys (a task's: task_id, location, "
+        "duration_hours, ...)."
+    )
+    created_at: datetime = strawberry.field(description="When it was recorded.")
     row: strawberry.Private[Contribution]
 
     @classmethod
@@ -135,20 +156,20 @@ class ContributionType(relay.Node):
     ) -> list[Any]:
         return await load_nodes(info, Contribution, node_ids, cls.from_row)
 
-    @strawberry.field
+    @strawberry.field(description="Who did the work.")
     async def user(self, info: strawberry.Info[Context, None]) -> UserType:
         user = await info.context.loaders.users_by_id.load(self.row.user_id)
         assert user is not None  # foreign key, ON DELETE CASCADE
         return UserType.from_row(user)
 
-    @strawberry.field
+    @strawberry.field(description="The task it completed; null for standalone work.")
     async def task(self, info: strawberry.Info[Context, None]) -> TaskType | None:
         if self.row.task_id is None:
             return None
         task = await info.context.loaders.tasks_by_id.load(self.row.task_id)
         return TaskType.from_row(task) if task else None
 
-    @strawberry.field
+    @strawberry.field(description="At most 10 skills the work shows.")
     async def skills(self, info: strawberry.Info[Context, None]) -> list[SkillType]:
         rows = await info.context.loaders.skills_by_contribution_id.load(self.row.id)
         return [SkillType.from_row(skill) for skill in rows]
@@ -201,7 +222,7 @@ class ContributionType(relay.Node):
         score = await info.context.loaders.evidence_quality_by_contribution_id.load(self.row.id)
         return reputation_multiplier(score)
 
-    @strawberry.field(description="Oldest first.")
+    @strawberry.field(description="The verifiers' outcomes, oldest first.")
     async def verifications(
         self,
         info: strawberry.Info[Context, None],
@@ -217,25 +238,31 @@ class ContributionType(relay.Node):
         return await paginate(source, pages, VerificationType.from_row, nested=True)
 
 
-@strawberry.enum
+@strawberry.enum(description="Why a contribution mutation refused.")
 class ContributionErrorCode(Enum):
-    INVALID_INPUT = "INVALID_INPUT"
-    INVALID_PAYLOAD = "INVALID_PAYLOAD"
-    NOT_FOUND = "NOT_FOUND"
-    FORBIDDEN = "FORBIDDEN"
+    INVALID_INPUT = error_code("INVALID_INPUT")
+    INVALID_PAYLOAD = error_code("INVALID_PAYLOAD")
+    NOT_FOUND = error_code("NOT_FOUND")
+    FORBIDDEN = error_code("FORBIDDEN")
 
 
-@strawberry.type
+@strawberry.type(description="Why a contribution mutation refused; nothing was written.")
 class ContributionError(UserError):
-    code: ContributionErrorCode
+    code: ContributionErrorCode = strawberry.field(description=CODE)
 
 
-@strawberry.input
+@strawberry.input(description="Standalone work of the viewer (not a task's).")
 class ContributionCreateInput:
-    contribution_type: ContributionKind
-    title: str
-    description: str | None = strawberry.UNSET
-    evidence_url: str | None = strawberry.UNSET
+    contribution_type: ContributionKind = strawberry.field(
+        description="The kind of work; not TASK_COMPLETION."
+    )
+    title: str = strawberry.field(description="1 to 200 characters, trimmed.")
+    description: str | None = strawberry.field(
+        default=strawberry.UNSET, description="At most 2,000 characters."
+    )
+    evidence_url: str | None = strawberry.field(
+        default=strawberry.UNSET, description="A link to outside evidence of the work."
+    )
     skills: list[str] | None = strawberry.field(
         default=strawberry.UNSET, description="At most 10 skill names."
     )
@@ -246,32 +273,42 @@ class ContributionCreateInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of `contributionCreate`.")
 class ContributionCreatePayload:
-    contribution: ContributionType | None
-    errors: list[ContributionError]
+    contribution: ContributionType | None = strawberry.field(
+        description="The new contribution, PENDING; null when refused."
+    )
+    errors: list[ContributionError] = strawberry.field(description=ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="Which contributions to list; the fields given must all match.")
 class ContributionFilterInput:
-    user_id: strawberry.ID | None = None
-    task_id: strawberry.ID | None = None
-    verification_status: VerificationStatus | None = None
-    contribution_type: ContributionKind | None = None
+    user_id: strawberry.ID | None = strawberry.field(default=None, description="Made by.")
+    task_id: strawberry.ID | None = strawberry.field(default=None, description="Of this task.")
+    verification_status: VerificationStatus | None = strawberry.field(
+        default=None, description="In this state."
+    )
+    contribution_type: ContributionKind | None = strawberry.field(
+        default=None, description="Of this kind."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A verifier's outcome for someone else's contribution.")
 class ContributionVerifyInput:
-    contribution_id: strawberry.ID
-    outcome: VerificationDecision
+    contribution_id: strawberry.ID = strawberry.field(description="The contribution.")
+    outcome: VerificationDecision = strawberry.field(description="Approve or reject.")
     evidence_quality_score: float | None = strawberry.field(
         default=None, description="0..1; computed from the evidence when omitted."
     )
-    notes: str | None = None
+    notes: str | None = strawberry.field(default=None, description="At most 2,000 characters.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of `contributionVerify`.")
 class ContributionVerifyPayload:
-    contribution: ContributionType | None
-    verification: VerificationType | None
-    errors: list[ContributionError]
+    contribution: ContributionType | None = strawberry.field(
+        description="The contribution with its new status; null when refused."
+    )
+    verification: VerificationType | None = strawberry.field(
+        description="The viewer's verification; null when refused."
+    )
+    errors: list[ContributionError] = strawberry.field(description=ERRORS)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -27,7 +27,7 @@ from gotong_gql.evidence.types import (
     visible_evidence,
 )
 from gotong_gql.graphql.context import Context
-from gotong_gql.graphql.errors import ApiError, payload_errors, query_error
+from gotong_gql.graphql.errors import ApiError, Input, payload_errors, query_error
 from gotong_gql.graphql.ids import parse_global_id
 from gotong_gql.graphql.inputs import input_data
 from gotong_gql.graphql.permissions import IsAuthenticated
@@ -52,9 +52,13 @@ def _raw(input: Any) -> dict[str, Any]:
 class EvidenceQueries:
     @strawberry.field(
         permission_classes=[IsAuthenticated],
-        description="Null when absent or not visible to the viewer.",
+        description="A piece of evidence; null when absent or not visible to the viewer.",
     )
-    async def evidence(self, info: Info, id: strawberry.ID) -> EvidenceType | None:
+    async def evidence(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The evidence's id.")],
+    ) -> EvidenceType | None:
         try:
             evidence_id = parse_global_id(id, "Evidence", "id")
         except DomainError:
@@ -69,7 +73,7 @@ class EvidenceMutations:
         description="A presigned upload (PUT, 5 minutes) for a photo or GPS log.",
     )
     async def evidence_upload_request(
-        self, info: Info, input: EvidenceUploadRequestInput
+        self, info: Info, input: Input[EvidenceUploadRequestInput]
     ) -> EvidenceUploadRequestPayload:
         context = info.context
         viewer = await context.require_viewer()
@@ -97,7 +101,7 @@ class EvidenceMutations:
         description="The file is uploaded: hash it and read its EXIF.",
     )
     async def evidence_upload_confirm(
-        self, info: Info, input: EvidenceUploadConfirmInput
+        self, info: Info, input: Input[EvidenceUploadConfirmInput]
     ) -> EvidenceUploadConfirmPayload:
         context = info.context
         viewer = await context.require_viewer()
@@ -117,7 +121,7 @@ class EvidenceMutations:
         description="A GPS fix or a witness attestation (no file).",
     )
     async def evidence_submit(
-        self, info: Info, input: EvidenceSubmitInput
+        self, info: Info, input: Input[EvidenceSubmitInput]
     ) -> EvidenceSubmitPayload:
         context = info.context
         viewer = await context.require_viewer()
@@ -133,10 +137,15 @@ class EvidenceMutations:
 class EvidenceSubscriptions:
     @strawberry.subscription(
         permission_classes=[IsAuthenticated],
-        description="Each status change of a contribution's evidence.",
+        description="Each status change of a contribution's evidence, for those who may see it "
+        "(FORBIDDEN for others; a role lost meanwhile ends the events).",
     )
     async def evidence_updated(
-        self, info: Info, contribution_id: strawberry.ID
+        self,
+        info: Info,
+        contribution_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The contribution whose evidence.")
+        ],
     ) -> AsyncGenerator[EvidenceEvent, None]:
         context = info.context
         try:

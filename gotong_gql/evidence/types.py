@@ -13,38 +13,52 @@ from strawberry.scalars import JSON
 from gotong_gql.evidence import service
 from gotong_gql.evidence.models import Evidence, Witness
 from gotong_gql.graphql.context import Context
-from gotong_gql.graphql.errors import UserError
+from gotong_gql.graphql.errors import CODE, ERRORS, UserError, error_code
+
+TIMESTAMP = "When the proof was taken: at most 5 minutes ahead, at most 30 days old."
 
 
-@strawberry.enum
+@strawberry.enum(description="Where a piece of evidence is in its checks.")
 class EvidenceStatus(Enum):
-    PENDING_UPLOAD = "pending_upload"
-    PROCESSING = "processing"
-    VERIFIED = "verified"
-    REJECTED = "rejected"
+    PENDING_UPLOAD = strawberry.enum_value(
+        "pending_upload", description="Waiting for the file and `evidenceUploadConfirm`."
+    )
+    PROCESSING = strawberry.enum_value(
+        "processing", description="The file is being hashed and its EXIF read."
+    )
+    VERIFIED = strawberry.enum_value("verified", description="Its proof checked out.")
+    REJECTED = strawberry.enum_value(
+        "rejected", description="Its proof did not check out; see `rejectionReason`."
+    )
 
 
-@strawberry.enum(name="EvidenceType")
+@strawberry.enum(name="EvidenceType", description="The kinds of Proof of Reality (SPEC 3).")
 class EvidenceKind(Enum):
-    PHOTO_WITH_TIMESTAMP = "photo_with_timestamp"
-    GPS_VERIFICATION = "gps_verification"
-    WITNESS_ATTESTATION = "witness_attestation"
+    PHOTO_WITH_TIMESTAMP = strawberry.enum_value(
+        "photo_with_timestamp", description="A photo (JPEG, PNG, HEIC), uploaded and hashed."
+    )
+    GPS_VERIFICATION = strawberry.enum_value(
+        "gps_verification", description="A GPS fix, or an uploaded GPS log."
+    )
+    WITNESS_ATTESTATION = strawberry.enum_value(
+        "witness_attestation", description="1 to 10 people who saw the work (no file)."
+    )
 
 
-@strawberry.enum
+@strawberry.enum(description="How a witness knows the work.")
 class WitnessRelationship(Enum):
-    SUPERVISOR = "supervisor"
-    PEER = "peer"
-    BENEFICIARY = "beneficiary"
-    OTHER = "other"
+    SUPERVISOR = strawberry.enum_value("supervisor", description="Oversaw the work.")
+    PEER = strawberry.enum_value("peer", description="Worked alongside.")
+    BENEFICIARY = strawberry.enum_value("beneficiary", description="Benefited from it.")
+    OTHER = strawberry.enum_value("other", description="Any other way.")
 
 
-@strawberry.type(name="Witness")
+@strawberry.type(name="Witness", description="A person who attests to the work.")
 class WitnessType:
-    witness_name: str
-    relationship: WitnessRelationship
-    statement: str | None
-    contact: str | None
+    witness_name: str = strawberry.field(description="1 to 255 characters.")
+    relationship: WitnessRelationship = strawberry.field(description="How they know the work.")
+    statement: str | None = strawberry.field(description="What they say (at most 2,000).")
+    contact: str | None = strawberry.field(description="How to reach them; null if not given.")
 
     @classmethod
     def from_row(cls, row: Witness) -> WitnessType:
@@ -56,18 +70,26 @@ class WitnessType:
         )
 
 
-@strawberry.enum
+@strawberry.enum(description="Doubts about evidence that do not reject it (SPEC 3).")
 class EvidenceWarningCode(Enum):
-    EXIF_TIME_MISMATCH = "EXIF_TIME_MISMATCH"
-    POOR_GPS_ACCURACY = "POOR_GPS_ACCURACY"
-    EVIDENCE_TIME_SPREAD = "EVIDENCE_TIME_SPREAD"
-    EVIDENCE_LOCATION_SPREAD = "EVIDENCE_LOCATION_SPREAD"
+    EXIF_TIME_MISMATCH = strawberry.enum_value(
+        "EXIF_TIME_MISMATCH", description="The photo's EXIF time is over 60 s from `timestamp`."
+    )
+    POOR_GPS_ACCURACY = strawberry.enum_value(
+        "POOR_GPS_ACCURACY", description="The GPS accuracy is worse than 100 m."
+    )
+    EVIDENCE_TIME_SPREAD = strawberry.enum_value(
+        "EVIDENCE_TIME_SPREAD", description="The contribution's evidence spans over 7 days."
+    )
+    EVIDENCE_LOCATION_SPREAD = strawberry.enum_value(
+        "EVIDENCE_LOCATION_SPREAD", description="The contribution's evidence is over 1 km apart."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="A doubt about a piece of evidence, kept with it.")
 class EvidenceWarning:
-    code: EvidenceWarningCode
-    message: str
+    code: EvidenceWarningCode = strawberry.field(description="Which doubt.")
+    message: str = strawberry.field(description="The doubt in words, with the numbers.")
 
 
 @strawberry.type(
@@ -77,22 +99,28 @@ class EvidenceWarning:
 )
 class EvidenceType(relay.Node):
     id: relay.NodeID[str]
-    evidence_type: EvidenceKind
-    status: EvidenceStatus
+    evidence_type: EvidenceKind = strawberry.field(description="The kind of proof.")
+    status: EvidenceStatus = strawberry.field(description="Where its checks are.")
     media_hash: str | None = strawberry.field(description="SHA-256 (hex) of the file's bytes.")
-    timestamp: datetime | None
-    latitude: float | None
-    longitude: float | None
-    accuracy_meters: float | None
-    content_type: str | None
-    size_bytes: int | None
+    timestamp: datetime | None = strawberry.field(description="When the proof was taken.")
+    latitude: float | None = strawberry.field(description="Decimal degrees; null without a fix.")
+    longitude: float | None = strawberry.field(description="Decimal degrees; null without a fix.")
+    accuracy_meters: float | None = strawberry.field(
+        description="The fix's accuracy radius in metres; null if unknown."
+    )
+    content_type: str | None = strawberry.field(
+        description="The file's media type, from its bytes; null without a file."
+    )
+    size_bytes: int | None = strawberry.field(description="The file's size; null without one.")
     exif: JSON | None = strawberry.field(
         description="Camera, capture time, GPS (decimal degrees) and altitude, from the file."
     )
-    warnings: list[EvidenceWarning]
-    rejection_reason: str | None
-    created_at: datetime
-    processed_at: datetime | None
+    warnings: list[EvidenceWarning] = strawberry.field(description="Doubts that did not reject.")
+    rejection_reason: str | None = strawberry.field(description="Why REJECTED; null otherwise.")
+    created_at: datetime = strawberry.field(description="When it was submitted or requested.")
+    processed_at: datetime | None = strawberry.field(
+        description="When it was checked (at once without a file); null before."
+    )
     row: strawberry.Private[Evidence]
 
     @classmethod
@@ -159,8 +187,8 @@ async def visible_evidence(context: Context, node_id: str) -> EvidenceType | Non
 
 @strawberry.type(description="One header of an HTTP request.")
 class HttpHeader:
-    name: str
-    value: str
+    name: str = strawberry.field(description="The header's name, e.g. `Content-Type`.")
+    value: str = strawberry.field(description="Its value, to send exactly.")
 
 
 @strawberry.type(
@@ -169,100 +197,134 @@ class HttpHeader:
     "before `expiresAt`.",
 )
 class PresignedUploadType:
-    url: str
-    method: str
-    headers: list[HttpHeader]
-    expires_at: datetime
+    url: str = strawberry.field(description="Where to send the file's bytes.")
+    method: str = strawberry.field(description="The HTTP method: `PUT`.")
+    headers: list[HttpHeader] = strawberry.field(description="Headers to send, in this order.")
+    expires_at: datetime = strawberry.field(description="The URL works until then (5 minutes).")
 
 
-@strawberry.enum
+@strawberry.enum(description="Why an evidence mutation refused (SPEC 3's codes among them).")
 class EvidenceErrorCode(Enum):
-    INVALID_TIMESTAMP = "INVALID_TIMESTAMP"
-    INVALID_COORDINATES = "INVALID_COORDINATES"
-    INVALID_MEDIA_HASH = "INVALID_MEDIA_HASH"
-    INVALID_EVIDENCE_TYPE = "INVALID_EVIDENCE_TYPE"
-    MISSING_WITNESSES = "MISSING_WITNESSES"
-    INVALID_PAYLOAD = "INVALID_PAYLOAD"
-    INVALID_INPUT = "INVALID_INPUT"
-    NOT_FOUND = "NOT_FOUND"
-    FORBIDDEN = "FORBIDDEN"
-    INVALID_TRANSITION = "INVALID_TRANSITION"
-    NOT_UPLOADED = "NOT_UPLOADED"
+    INVALID_TIMESTAMP = error_code(
+        "INVALID_TIMESTAMP", "`timestamp` has no offset, is in the future or is over 30 days old."
+    )
+    INVALID_COORDINATES = error_code(
+        "INVALID_COORDINATES", "A latitude outside -90..90 or a longitude outside -180..180."
+    )
+    INVALID_MEDIA_HASH = error_code(
+        "INVALID_MEDIA_HASH", "`mediaHash` is not hexadecimal of at least 32 characters."
+    )
+    INVALID_EVIDENCE_TYPE = error_code(
+        "INVALID_EVIDENCE_TYPE", "This mutation does not take this kind of evidence."
+    )
+    MISSING_WITNESSES = error_code("MISSING_WITNESSES", "A witness attestation names nobody.")
+    INVALID_PAYLOAD = error_code(
+        "INVALID_PAYLOAD", "A field breaks SPEC 3's rules (witnesses, sizes, ...); see `path`."
+    )
+    INVALID_INPUT = error_code("INVALID_INPUT")
+    NOT_FOUND = error_code("NOT_FOUND")
+    FORBIDDEN = error_code("FORBIDDEN", "Only the contributor adds evidence to a contribution.")
+    INVALID_TRANSITION = error_code(
+        "INVALID_TRANSITION", "The evidence is no longer PENDING_UPLOAD."
+    )
+    NOT_UPLOADED = error_code("NOT_UPLOADED", "No file has arrived at the upload URL yet.")
 
 
-@strawberry.type
+@strawberry.type(description="Why an evidence mutation refused; nothing was written.")
 class EvidenceError(UserError):
-    code: EvidenceErrorCode
+    code: EvidenceErrorCode = strawberry.field(description=CODE)
 
 
-@strawberry.input
+@strawberry.input(description="A point on Earth, as a GPS receiver reports it.")
 class LocationInput:
     latitude: float = strawberry.field(description="Decimal degrees, -90 to 90.")
     longitude: float = strawberry.field(description="Decimal degrees, -180 to 180.")
-    accuracy_meters: float | None = None
-
-
-@strawberry.input
-class WitnessInput:
-    witness_name: str
-    relationship: WitnessRelationship
-    statement: str | None = None
-    contact: str | None = None
-
-
-@strawberry.input
-class EvidenceUploadRequestInput:
-    contribution_id: strawberry.ID
-    evidence_type: EvidenceKind
-    content_type: str = strawberry.field(description="image/jpeg, image/png, image/heic, ...")
-    size_bytes: int
-    timestamp: datetime = strawberry.field(
-        description="When the proof was taken: at most 5 minutes ahead, at most 30 days old."
+    accuracy_meters: float | None = strawberry.field(
+        default=None, description="The accuracy radius in metres, 0 or more; worse than 100 warns."
     )
+
+
+@strawberry.input(description="A person who attests to the work.")
+class WitnessInput:
+    witness_name: str = strawberry.field(description="1 to 255 characters.")
+    relationship: WitnessRelationship = strawberry.field(description="How they know the work.")
+    statement: str | None = strawberry.field(default=None, description="At most 2,000.")
+    contact: str | None = strawberry.field(
+        default=None, description="How to reach them; seen only by who may see the evidence."
+    )
+
+
+@strawberry.input(description="A file to prove a contribution with.")
+class EvidenceUploadRequestInput:
+    contribution_id: strawberry.ID = strawberry.field(description="The viewer's contribution.")
+    evidence_type: EvidenceKind = strawberry.field(
+        description="PHOTO_WITH_TIMESTAMP, or GPS_VERIFICATION for a GPS log."
+    )
+    content_type: str = strawberry.field(description="image/jpeg, image/png, image/heic, ...")
+    size_bytes: int = strawberry.field(
+        description="The file's size in bytes: photos 50 KB to 10 MB, GPS logs up to 10 MB."
+    )
+    timestamp: datetime = strawberry.field(description=TIMESTAMP)
     media_hash: str | None = strawberry.field(
         default=None, description="The SHA-256 the client computed; a mismatch rejects."
     )
-    location: LocationInput | None = None
-
-
-@strawberry.type
-class EvidenceUploadRequestPayload:
-    evidence: EvidenceType | None
-    upload: PresignedUploadType | None
-    errors: list[EvidenceError]
-
-
-@strawberry.input
-class EvidenceUploadConfirmInput:
-    evidence_id: strawberry.ID
-
-
-@strawberry.type
-class EvidenceUploadConfirmPayload:
-    evidence: EvidenceType | None
-    errors: list[EvidenceError]
-
-
-@strawberry.input
-class EvidenceSubmitInput:
-    contribution_id: strawberry.ID
-    evidence_type: EvidenceKind
-    timestamp: datetime = strawberry.field(
-        description="When the proof was taken: at most 5 minutes ahead, at most 30 days old."
+    location: LocationInput | None = strawberry.field(
+        default=None, description="Where the proof was taken."
     )
-    location: LocationInput | None = None
-    media_hash: str | None = None
-    witnesses: list[WitnessInput] | None = None
 
 
-@strawberry.type
+@strawberry.type(description="The result of `evidenceUploadRequest`.")
+class EvidenceUploadRequestPayload:
+    evidence: EvidenceType | None = strawberry.field(
+        description="The new evidence, PENDING_UPLOAD; null when refused."
+    )
+    upload: PresignedUploadType | None = strawberry.field(
+        description="How to send the file; null when refused."
+    )
+    errors: list[EvidenceError] = strawberry.field(description=ERRORS)
+
+
+@strawberry.input(description="The evidence whose file has been sent.")
+class EvidenceUploadConfirmInput:
+    evidence_id: strawberry.ID = strawberry.field(description="The evidence, PENDING_UPLOAD.")
+
+
+@strawberry.type(description="The result of `evidenceUploadConfirm`.")
+class EvidenceUploadConfirmPayload:
+    evidence: EvidenceType | None = strawberry.field(
+        description="The evidence, now PROCESSING; null when refused."
+    )
+    errors: list[EvidenceError] = strawberry.field(description=ERRORS)
+
+
+@strawberry.input(description="Evidence without a file: a GPS fix or witnesses.")
+class EvidenceSubmitInput:
+    contribution_id: strawberry.ID = strawberry.field(description="The viewer's contribution.")
+    evidence_type: EvidenceKind = strawberry.field(
+        description="GPS_VERIFICATION or WITNESS_ATTESTATION."
+    )
+    timestamp: datetime = strawberry.field(description=TIMESTAMP)
+    location: LocationInput | None = strawberry.field(
+        default=None, description="The fix; required for GPS_VERIFICATION."
+    )
+    media_hash: str | None = strawberry.field(
+        default=None, description="A hash of related media: hexadecimal, 32 characters or more."
+    )
+    witnesses: list[WitnessInput] | None = strawberry.field(
+        default=None, description="1 to 10; required for WITNESS_ATTESTATION."
+    )
+
+
+@strawberry.type(description="The result of `evidenceSubmit`.")
 class EvidenceSubmitPayload:
-    evidence: EvidenceType | None
-    errors: list[EvidenceError]
+    evidence: EvidenceType | None = strawberry.field(
+        description="The new evidence; null when refused."
+    )
+    errors: list[EvidenceError] = strawberry.field(description=ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="A status change of one piece of evidence.")
 class EvidenceEvent:
-    evidence: EvidenceType
-    status: EvidenceStatus
-    at: datetime
+    evidence: EvidenceType = strawberry.field(description="The evidence as it is now.")
+    status: EvidenceStatus = strawberry.field(description="The status it changed to.")
+    at: datetime = strawberry.field(description="When it changed.")

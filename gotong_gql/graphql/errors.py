@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
@@ -17,6 +17,7 @@ from gotong_gql.errors import DomainError
 log = logging.getLogger("gotong_gql.graphql")
 
 E = TypeVar("E")
+InputT = TypeVar("InputT")
 
 
 class ApiError(GraphQLError):
@@ -44,6 +45,24 @@ class UserError:
         description='Where in the arguments the problem is, e.g. `["input", "witnesses", "2", '
         '"witnessName"]`; null when it is not one argument (a permission, a state).'
     )
+
+
+ERRORS = "Why the mutation was refused; empty on success. When not empty nothing was written."
+CODE = "What went wrong, for a program to act on; `message` says it for people."
+Input = Annotated[InputT, strawberry.argument(description="The mutation's arguments.")]
+
+_COMMON_CODES = {
+    "INVALID_INPUT": "A field of the input breaks its rule (length, range, format); see `path`.",
+    "NOT_FOUND": "An id in the input names no object (or none the viewer may see).",
+    "FORBIDDEN": "The viewer's roles, or relation to the object, do not allow this.",
+    "INVALID_PAYLOAD": "The change would make its webhook event break SPEC 4's limits "
+    "(lengths, counts, 1 MB); see `path`.",
+}
+
+
+def error_code(name: str, description: str | None = None) -> Any:
+    """An error code enum value, described (the codes most mutations share have one wording)."""
+    return strawberry.enum_value(name, description=description or _COMMON_CODES[name])
 
 
 def input_path(field: str | None) -> list[str] | None:

@@ -121,41 +121,58 @@ Before = Annotated[
     strawberry.argument(description="A cursor of this connection: the nodes before it."),
 ]
 
+Filter = Annotated[
+    NodeT | None,
+    strawberry.argument(description="Only the nodes that match every field given; all if null."),
+]
 
-@strawberry.type(description="Information to aid in pagination.")
+
+@strawberry.type(description="Where a page is in its connection, and the cursors to go on.")
 class PageInfo:
     next_check: strawberry.Private[Check]
     previous_check: strawberry.Private[Check]
     first_cursor: strawberry.Private[str | None]
     last_cursor: strawberry.Private[str | None]
 
-    @strawberry.field(description="When paginating forwards, are there more items?")
+    @strawberry.field(description="Whether nodes follow this page (forwards, after `endCursor`).")
     async def has_next_page(self) -> bool:
         return await self.next_check()
 
-    @strawberry.field(description="When paginating backwards, are there more items?")
+    @strawberry.field(
+        description="Whether nodes precede this page (backwards, before `startCursor`)."
+    )
     async def has_previous_page(self) -> bool:
         return await self.previous_check()
 
-    @strawberry.field(description="When paginating backwards, the cursor to continue.")
+    @strawberry.field(
+        description="The first edge's cursor: `before` for the previous page; null when empty."
+    )
     def start_cursor(self) -> str | None:
         return self.first_cursor
 
-    @strawberry.field(description="When paginating forwards, the cursor to continue.")
+    @strawberry.field(
+        description="The last edge's cursor: `after` for the next page; null when empty."
+    )
     def end_cursor(self) -> str | None:
         return self.last_cursor
 
 
-@strawberry.type(description="An edge in a connection.")
+@strawberry.type(description="One node of a connection's page, with its position.")
 class Edge(Generic[NodeT]):
-    cursor: str = strawberry.field(description="A cursor for use in pagination")
-    node: NodeT = strawberry.field(description="The item at the end of the edge")
+    cursor: str = strawberry.field(
+        description="This node's position: an opaque keyset cursor for `after` or `before`, "
+        "valid while rows are added or removed."
+    )
+    node: NodeT = strawberry.field(description="The node.")
 
 
-@strawberry.type(description="A connection to a list of items.")
+@strawberry.type(
+    description="One page of a list (a Relay connection): its edges in the list's order, "
+    "where it is, and how many nodes the list has."
+)
 class Connection(Generic[NodeT]):
-    page_info: PageInfo = strawberry.field(description="Pagination data for this connection")
-    edges: list[Edge[NodeT]] = strawberry.field(description="Contains the nodes in this connection")
+    page_info: PageInfo = strawberry.field(description="Where this page is; cursors to go on.")
+    edges: list[Edge[NodeT]] = strawberry.field(description="The page's nodes, in order.")
     counter: strawberry.Private[Callable[[], Awaitable[int]]]
 
     @strawberry.field(

@@ -32,7 +32,11 @@ from gotong_gql.webhook.resolvers import WebhookMutations, WebhookQueries
 
 @strawberry.type
 class NodeQueries:
-    @strawberry.field(permission_classes=[IsAuthenticated])
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="Any object by its global id; null when it does not exist, is not a Node or "
+        "is not visible to the viewer.",
+    )
     async def node(
         self,
         info: strawberry.Info,
@@ -41,7 +45,11 @@ class NodeQueries:
         (found,) = await resolve_global_ids(info, [id])
         return found
 
-    @strawberry.field(permission_classes=[IsAuthenticated])
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="Objects by their global ids, in the same order; null in place of each one "
+        "`node` would answer null for.",
+    )
     async def nodes(
         self,
         info: strawberry.Info,
@@ -52,32 +60,50 @@ class NodeQueries:
         return await resolve_global_ids(info, ids)
 
 
-Query = merge_types(
-    "Query",
-    (
-        NodeQueries,
-        AccountQueries,
-        OidcQueries,
-        TaskQueries,
-        ContributionQueries,
-        EvidenceQueries,
-        VouchQueries,
-        WebhookQueries,
+def _described(merged: type, description: str) -> type:
+    # merge_types takes no description; the merged type's definition carries it.
+    merged.__strawberry_definition__.description = description  # type: ignore[attr-defined]
+    return merged
+
+
+Query = _described(
+    merge_types(
+        "Query",
+        (
+            NodeQueries,
+            AccountQueries,
+            OidcQueries,
+            TaskQueries,
+            ContributionQueries,
+            EvidenceQueries,
+            VouchQueries,
+            WebhookQueries,
+        ),
     ),
+    "What can be read. Everything needs a signed-in user (`Authorization: Bearer <access "
+    "token>`) except `me`.",
 )
-Mutation = merge_types(
-    "Mutation",
-    (
-        AccountMutations,
-        OidcMutations,
-        TaskMutations,
-        ContributionMutations,
-        EvidenceMutations,
-        VouchMutations,
-        WebhookMutations,
+Mutation = _described(
+    merge_types(
+        "Mutation",
+        (
+            AccountMutations,
+            OidcMutations,
+            TaskMutations,
+            ContributionMutations,
+            EvidenceMutations,
+            VouchMutations,
+            WebhookMutations,
+        ),
     ),
+    "What can be changed, noun first. Each takes one `input` and answers a payload whose "
+    "`errors` is empty on success; a refused mutation writes nothing.",
 )
-Subscription = merge_types("Subscription", (TaskSubscriptions, EvidenceSubscriptions))
+Subscription = _described(
+    merge_types("Subscription", (TaskSubscriptions, EvidenceSubscriptions)),
+    "Live updates over WebSocket (`graphql-transport-ws`) or Server-Sent Events, each event "
+    "filtered by what the viewer may see.",
+)
 
 schema = strawberry.Schema(
     query=Query,

@@ -11,31 +11,37 @@ from gotong_gql.reputation.service import Reputation
 
 @strawberry.enum(description="The Markov Engine's reputation tiers, lowest first.")
 class ReputationTier(Enum):
-    NEWCOMER = "newcomer"
-    CONTRIBUTOR = "contributor"
-    TRUSTED = "trusted"
-    STEWARD = "steward"
+    NEWCOMER = strawberry.enum_value("newcomer", description="New, or little confirmed work.")
+    CONTRIBUTOR = strawberry.enum_value("contributor", description="Regular confirmed work.")
+    TRUSTED = strawberry.enum_value("trusted", description="A record others rely on.")
+    STEWARD = strawberry.enum_value("steward", description="The highest tier.")
 
 
 TIERS = {tier.value: tier for tier in ReputationTier}
 
 
-@strawberry.type
+@strawberry.type(description="How competent the Markov Engine judges a user in one skill.")
 class SkillCompetence:
     skill_id: strawberry.ID = strawberry.field(description="The global id of a `Skill`.")
-    competence: float
+    competence: float = strawberry.field(description="As the Markov Engine reports it.")
 
 
 @strawberry.type(name="Reputation", description="What the Markov Engine says of a user.")
 class ReputationType:
-    score: float
+    score: float = strawberry.field(description="The reputation score the Markov Engine computed.")
     tier: ReputationTier | None = strawberry.field(
         description="Null when Markov names none, or a tier this server does not know yet."
     )
-    contributions_count: int
-    vouches_received: int
-    skills: list[SkillCompetence]
-    cached_at: datetime
+    contributions_count: int = strawberry.field(
+        description="The user's contributions the Markov Engine has counted."
+    )
+    vouches_received: int = strawberry.field(
+        description="The vouches for the user the Markov Engine has counted."
+    )
+    skills: list[SkillCompetence] = strawberry.field(description="Competence per skill.")
+    cached_at: datetime = strawberry.field(
+        description="When this value was read from the Markov Engine (it is cached 5 minutes)."
+    )
     stale: bool = strawberry.field(
         description="True when Markov could not be reached and this is the last known value."
     )

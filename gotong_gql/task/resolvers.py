@@ -3,20 +3,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gotong_gql.errors import DomainError
 from gotong_gql.graphql.context import Context, Viewer
-from gotong_gql.graphql.errors import payload_errors, query_error
+from gotong_gql.graphql.errors import Input, payload_errors, query_error
 from gotong_gql.graphql.ids import parse_global_id
 from gotong_gql.graphql.inputs import input_data
 from gotong_gql.graphql.pagination import (
     After,
     Before,
     Connection,
+    Filter,
     First,
     Last,
     PageArgs,
@@ -51,34 +52,35 @@ from gotong_gql.uow import UnitOfWork
 Info = strawberry.Info[Context, None]
 TASK_ROW = "_task_row"  # a process-local key, never published
 P = TypeVar("P", bound=TaskPayload)
+TaskId = Annotated[strawberry.ID, strawberry.argument(description="The task's id.")]
 
 
-@strawberry.type
+@strawberry.type(description="The result of `taskCreate`.")
 class TaskCreatePayload(TaskPayload):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="The result of `taskUpdate`.")
 class TaskUpdatePayload(TaskPayload):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="The result of `taskAssign`.")
 class TaskAssignPayload(TaskPayload):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="The result of `taskClaim`.")
 class TaskClaimPayload(TaskPayload):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="The result of `taskStart`.")
 class TaskStartPayload(TaskPayload):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="The result of `taskCancel`.")
 class TaskCancelPayload(TaskPayload):
     pass
 
@@ -124,8 +126,10 @@ def _filter(value: TaskFilterInput | None) -> queries.TaskFilter:
 
 @strawberry.type
 class TaskQueries:
-    @strawberry.field(permission_classes=[IsAuthenticated])
-    async def task(self, info: Info, id: strawberry.ID) -> TaskType | None:
+    @strawberry.field(
+        permission_classes=[IsAuthenticated], description="A task; null when there is no such task."
+    )
+    async def task(self, info: Info, id: TaskId) -> TaskType | None:
         try:
             task_id = _task_id(id, "id")
         except DomainError:
@@ -133,7 +137,10 @@ class TaskQueries:
         task = await info.context.loaders.tasks_by_id.load(task_id)
         return TaskType.from_row(task) if task else None
 
-    @strawberry.field(permission_classes=[IsAuthenticated])
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="Tasks of every status, newest first unless `orderBy` says otherwise.",
+    )
     async def tasks(
         self,
         info: Info,
@@ -141,8 +148,11 @@ class TaskQueries:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        filter: TaskFilterInput | None = None,
-        order_by: TaskOrderInput | None = None,
+        filter: Filter[TaskFilterInput] = None,
+        order_by: Annotated[
+            TaskOrderInput | None,
+            strawberry.argument(description="The order; CREATED_AT DESC when null."),
+        ] = None,
     ) -> Connection[TaskType]:
         order = order_by or TaskOrderInput()
         try:
@@ -163,16 +173,21 @@ class TaskQueries:
 
 @strawberry.type
 class TaskMutations:
-    @strawberry.mutation(permission_classes=[IsAuthenticated], description="Organizers only.")
-    async def task_create(self, info: Info, input: TaskCreateInput) -> TaskCreatePayload:
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated], description="Organizers only: post a new OPEN task."
+    )
+    async def task_create(self, info: Info, input: Input[TaskCreateInput]) -> TaskCreatePayload:
         return await _mutate(
             info,
             TaskCreatePayload,
             lambda uow, viewer: service.create_task(uow, viewer.roles, input_data(input)),
         )
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated])
-    async def task_update(self, info: Info, input: TaskUpdateInput) -> TaskUpdatePayload:
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="The creator (or an admin) changes a task that is not finished.",
+    )
+    async def task_update(self, info: Info, input: Input[TaskUpdateInput]) -> TaskUpdatePayload:
         async def work(uow: UnitOfWork, viewer: Viewer) -> Task:
             return await service.update_task(
                 uow, viewer.roles, _task_id(input.task_id), input_data(input, exclude=("task_id",))
@@ -182,9 +197,9 @@ class TaskMutations:
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
-        description="The creator assigns (or reassigns) an open task.",
+        description="The creator (or an admin) assigns an OPEN task or reassigns an ASSIGNED one.",
     )
-    async def task_assign(self, info: Info, input: TaskAssignInput) -> TaskAssignPayload:
+    async def task_assign(self, info: Info, input: Input[TaskAssignInput]) -> TaskAssignPayload:
         async def work(uow: UnitOfWork, viewer: Viewer) -> Task:
             return await lifecycle.assign_task(
                 uow,
@@ -196,25 +211,31 @@ class TaskMutations:
         return await _mutate(info, TaskAssignPayload, work)
 
     @strawberry.mutation(
-        permission_classes=[IsAuthenticated], description="A contributor takes an open task."
+        permission_classes=[IsAuthenticated],
+        description="Any user takes an OPEN task for themselves.",
     )
-    async def task_claim(self, info: Info, input: TaskIdInput) -> TaskClaimPayload:
+    async def task_claim(self, info: Info, input: Input[TaskIdInput]) -> TaskClaimPayload:
         return await _mutate(
             info,
             TaskClaimPayload,
             lambda uow, viewer: lifecycle.claim_task(uow, _task_id(input.task_id)),
         )
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated], description="The assignee only.")
-    async def task_start(self, info: Info, input: TaskIdInput) -> TaskStartPayload:
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated], description="The assignee starts an ASSIGNED task."
+    )
+    async def task_start(self, info: Info, input: Input[TaskIdInput]) -> TaskStartPayload:
         return await _mutate(
             info,
             TaskStartPayload,
             lambda uow, viewer: lifecycle.start_task(uow, _task_id(input.task_id)),
         )
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated])
-    async def task_cancel(self, info: Info, input: TaskCancelInput) -> TaskCancelPayload:
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="The creator (or an admin) calls off an unfinished task; final.",
+    )
+    async def task_cancel(self, info: Info, input: Input[TaskCancelInput]) -> TaskCancelPayload:
         return await _mutate(
             info,
             TaskCancelPayload,
@@ -224,12 +245,20 @@ class TaskMutations:
         )
 
 
-@strawberry.input
+@strawberry.input(description="Which task events to receive; the fields given must all match.")
 class TaskEventFilterInput:
-    status: list[TaskStatus] | None = None
-    skills: list[str] | None = None
-    assigned_to_me: bool = False
-    created_by_me: bool = False
+    status: list[TaskStatus] | None = strawberry.field(
+        default=None, description="Tasks that are, after the change, in any of these statuses."
+    )
+    skills: list[str] | None = strawberry.field(
+        default=None, description="Tasks with any of these skills (names)."
+    )
+    assigned_to_me: bool = strawberry.field(
+        default=False, description="Only tasks assigned to the viewer."
+    )
+    created_by_me: bool = strawberry.field(
+        default=False, description="Only tasks the viewer created."
+    )
 
 
 async def _task_events(
@@ -259,10 +288,10 @@ async def _task_of(session: AsyncSession, message: Message) -> Task | None:
 
 @strawberry.type
 class TaskSubscriptions:
-    @strawberry.subscription(permission_classes=[IsAuthenticated])
-    async def task_updated(
-        self, info: Info, task_id: strawberry.ID
-    ) -> AsyncGenerator[TaskEvent, None]:
+    @strawberry.subscription(
+        permission_classes=[IsAuthenticated], description="Every change to one task."
+    )
+    async def task_updated(self, info: Info, task_id: TaskId) -> AsyncGenerator[TaskEvent, None]:
         try:
             channel = f"task:{_task_id(task_id)}"
         except DomainError as exc:
@@ -274,9 +303,16 @@ class TaskSubscriptions:
         async for event in _task_events(info, channel, accept):
             yield event
 
-    @strawberry.subscription(permission_classes=[IsAuthenticated])
+    @strawberry.subscription(
+        permission_classes=[IsAuthenticated], description="Every change to any task that matches."
+    )
     async def task_events(
-        self, info: Info, filter: TaskEventFilterInput | None = None
+        self,
+        info: Info,
+        filter: Annotated[
+            TaskEventFilterInput | None,
+            strawberry.argument(description="Which changes to send; every task's when null."),
+        ] = None,
     ) -> AsyncGenerator[TaskEvent, None]:
         wanted = filter or TaskEventFilterInput()
         statuses = {status.value for status in wanted.status or ()}

@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 from gotong_gql.audit import service as audit_service
 from gotong_gql.audit.types import AuditEntryType
 from gotong_gql.graphql.context import Context
-from gotong_gql.graphql.errors import UserError
+from gotong_gql.graphql.errors import CODE, ERRORS, UserError, error_code
 from gotong_gql.graphql.nodes import load_nodes
 from gotong_gql.graphql.pagination import (
     After,
@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from gotong_gql.contribution.types import ContributionType
 
 ContributionRef = Annotated["ContributionType", strawberry.lazy("gotong_gql.contribution.types")]
+LATITUDE = "Decimal degrees, -90 to 90; with `longitude`."
+LONGITUDE = "Decimal degrees, -180 to 180; with `latitude`."
+HOURS = "Expected effort in hours, above 0 and at most 10,000."
+METADATA = "A JSON object of at most 50 keys, kept with the task and its contribution."
 
 
 def _can(mutation: str, who: str, rule: rules.TaskRule) -> str:
@@ -44,28 +48,31 @@ def _can(mutation: str, who: str, rule: rules.TaskRule) -> str:
     )
 
 
-@strawberry.enum
+@strawberry.enum(
+    description="A task's place in its lifecycle: OPEN, ASSIGNED, IN_PROGRESS, "
+    "COMPLETED, or CANCELLED from any of the first three."
+)
 class TaskStatus(Enum):
-    OPEN = "open"
-    ASSIGNED = "assigned"
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
+    OPEN = strawberry.enum_value("open", description="Waiting for someone to do it.")
+    ASSIGNED = strawberry.enum_value("assigned", description="Someone will do it; not started.")
+    IN_PROGRESS = strawberry.enum_value("in_progress", description="The assignee is at work.")
+    COMPLETED = strawberry.enum_value("completed", description="Done; its contribution exists.")
+    CANCELLED = strawberry.enum_value("cancelled", description="Called off; final.")
 
 
-@strawberry.enum
+@strawberry.enum(description="How hard the creator thinks a task is.")
 class TaskDifficulty(Enum):
-    EASY = "easy"
-    INTERMEDIATE = "intermediate"
-    HARD = "hard"
+    EASY = strawberry.enum_value("easy", description="Anyone can do it.")
+    INTERMEDIATE = strawberry.enum_value("intermediate", description="Needs some experience.")
+    HARD = strawberry.enum_value("hard", description="Needs skill and experience.")
 
 
-@strawberry.enum
+@strawberry.enum(description="The state of one assignment of a task to a user.")
 class AssignmentStatus(Enum):
-    ACTIVE = "active"
-    COMPLETED = "completed"
-    REASSIGNED = "reassigned"
-    CANCELLED = "cancelled"
+    ACTIVE = strawberry.enum_value("active", description="The task's current assignment.")
+    COMPLETED = strawberry.enum_value("completed", description="The assignee completed the task.")
+    REASSIGNED = strawberry.enum_value("reassigned", description="Replaced by a later one.")
+    CANCELLED = strawberry.enum_value("cancelled", description="The task was cancelled.")
 
 
 async def _user(info: strawberry.Info[Context, None], user_id: Any) -> UserType | None:
@@ -82,11 +89,13 @@ async def _viewer_may(
     return actor is not None and rule.allows(task, *actor)
 
 
-@strawberry.type(name="TaskAssignment")
+@strawberry.type(name="TaskAssignment", description="One assignment in a task's history.")
 class TaskAssignmentType:
-    status: AssignmentStatus
-    assigned_at: datetime
-    completed_at: datetime | None
+    status: AssignmentStatus = strawberry.field(description="Whether it is the current one.")
+    assigned_at: datetime = strawberry.field(description="When it was made (assigned or claimed).")
+    completed_at: datetime | None = strawberry.field(
+        description="When it ended; null while active."
+    )
     row: strawberry.Private[TaskAssignment]
 
     @classmethod
@@ -98,32 +107,36 @@ class TaskAssignmentType:
             row=row,
         )
 
-    @strawberry.field
+    @strawberry.field(description="Who was assigned.")
     async def user(self, info: strawberry.Info[Context, None]) -> UserType:
         user = await _user(info, self.row.user_id)
         assert user is not None  # foreign key, ON DELETE RESTRICT
         return user
 
-    @strawberry.field
+    @strawberry.field(
+        description="Who assigned: the user themselves for a claim; null if the system did."
+    )
     async def assigned_by(self, info: strawberry.Info[Context, None]) -> UserType | None:
         return await _user(info, self.row.assigned_by_id)
 
 
-@strawberry.type(name="Task")
+@strawberry.type(
+    name="Task", description="Work an organizer posts for the community; visible to every user."
+)
 class TaskType(relay.Node):
     id: relay.NodeID[str]
-    title: str
-    description: str
-    status: TaskStatus
-    difficulty: TaskDifficulty | None
-    location: str | None
-    latitude: float | None
-    longitude: float | None
-    estimated_hours: float | None
-    metadata: JSON
-    created_at: datetime
-    updated_at: datetime
-    completed_at: datetime | None
+    title: str = strawberry.field(description="1 to 200 characters.")
+    description: str = strawberry.field(description="At most 5,000 characters; may be empty.")
+    status: TaskStatus = strawberry.field(description="Where the task is in its lifecycle.")
+    difficulty: TaskDifficulty | None = strawberry.field(description="Null when not given.")
+    location: str | None = strawberry.field(description="Where, in words; null when not given.")
+    latitude: float | None = strawberry.field(description="Decimal degrees; null when unplaced.")
+    longitude: float | None = strawberry.field(description="Decimal degrees; null when unplaced.")
+    estimated_hours: float | None = strawberry.field(description="Expected effort, in hours.")
+    metadata: JSON = strawberry.field(description="Free-form JSON object, at most 50 keys.")
+    created_at: datetime = strawberry.field(description="When the task was created.")
+    updated_at: datetime = strawberry.field(description="When the task last changed.")
+    completed_at: datetime | None = strawberry.field(description="Null until COMPLETED.")
     row: strawberry.Private[Task]
 
     @classmethod
@@ -151,13 +164,13 @@ class TaskType(relay.Node):
     ) -> list[Any]:
         return await load_nodes(info, Task, node_ids, cls.from_row)
 
-    @strawberry.field
+    @strawberry.field(description="The organizer who created the task.")
     async def creator(self, info: strawberry.Info[Context, None]) -> UserType:
         user = await _user(info, self.row.creator_id)
         assert user is not None  # foreign key, ON DELETE RESTRICT
         return user
 
-    @strawberry.field
+    @strawberry.field(description="Who does the task; null while OPEN.")
     async def assignee(self, info: strawberry.Info[Context, None]) -> UserType | None:
         return await _user(info, self.row.assignee_id)
 
@@ -190,7 +203,7 @@ class TaskType(relay.Node):
     async def viewer_can_cancel(self, info: strawberry.Info[Context, None]) -> bool:
         return await _viewer_may(info, rules.CANCEL, self.row)
 
-    @strawberry.field(description="The contribution made by completing this task.")
+    @strawberry.field(description="The contribution made by completing this task; null before.")
     async def contribution(self, info: strawberry.Info[Context, None]) -> ContributionRef | None:
         # Imported here: contribution types refer to tasks, and tasks to contributions.
         from gotong_gql.contribution.types import ContributionType
@@ -231,126 +244,145 @@ class TaskType(relay.Node):
         )
 
 
-@strawberry.enum
+@strawberry.enum(description="What happened to a task.")
 class TaskEventType(Enum):
-    CREATED = "CREATED"
-    UPDATED = "UPDATED"
-    ASSIGNED = "ASSIGNED"
-    STARTED = "STARTED"
-    COMPLETED = "COMPLETED"
-    CANCELLED = "CANCELLED"
-    EVIDENCE_ADDED = "EVIDENCE_ADDED"
+    CREATED = strawberry.enum_value("CREATED", description="`taskCreate`.")
+    UPDATED = strawberry.enum_value("UPDATED", description="`taskUpdate`.")
+    ASSIGNED = strawberry.enum_value("ASSIGNED", description="`taskAssign` or `taskClaim`.")
+    STARTED = strawberry.enum_value("STARTED", description="`taskStart`.")
+    COMPLETED = strawberry.enum_value("COMPLETED", description="`taskComplete`.")
+    CANCELLED = strawberry.enum_value("CANCELLED", description="`taskCancel`.")
+    EVIDENCE_ADDED = strawberry.enum_value(
+        "EVIDENCE_ADDED", description="Evidence of its contribution was added or checked."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="A change to a task, sent to subscribers after it was committed.")
 class TaskEvent:
-    type: TaskEventType
-    task: TaskType
-    at: datetime
+    type: TaskEventType = strawberry.field(description="What happened.")
+    task: TaskType = strawberry.field(description="The task as it is after the change.")
+    at: datetime = strawberry.field(description="When it happened.")
 
 
-@strawberry.enum
+@strawberry.enum(description="Why a task mutation refused.")
 class TaskErrorCode(Enum):
-    INVALID_INPUT = "INVALID_INPUT"
-    NOT_FOUND = "NOT_FOUND"
-    FORBIDDEN = "FORBIDDEN"
-    INVALID_TRANSITION = "INVALID_TRANSITION"
-    INVALID_PAYLOAD = "INVALID_PAYLOAD"
+    INVALID_INPUT = error_code("INVALID_INPUT")
+    NOT_FOUND = error_code("NOT_FOUND")
+    FORBIDDEN = error_code("FORBIDDEN")
+    INVALID_TRANSITION = error_code(
+        "INVALID_TRANSITION",
+        "The task's status does not allow this (e.g. starting a COMPLETED task).",
+    )
+    INVALID_PAYLOAD = error_code("INVALID_PAYLOAD")
 
 
-@strawberry.type
+@strawberry.type(description="Why a task mutation refused; nothing was written.")
 class TaskError(UserError):
-    code: TaskErrorCode
+    code: TaskErrorCode = strawberry.field(description=CODE)
 
 
-@strawberry.input
+@strawberry.input(description="A new task; only `title` is required.")
 class TaskCreateInput:
-    title: str
-    description: str | None = strawberry.UNSET
-    difficulty: TaskDifficulty | None = strawberry.UNSET
-    location: str | None = strawberry.UNSET
-    latitude: float | None = strawberry.UNSET
-    longitude: float | None = strawberry.UNSET
-    estimated_hours: float | None = strawberry.UNSET
+    title: str = strawberry.field(description="1 to 200 characters, trimmed.")
+    description: str | None = strawberry.field(default=strawberry.UNSET, description="Up to 5,000.")
+    difficulty: TaskDifficulty | None = strawberry.field(
+        default=strawberry.UNSET, description="How hard."
+    )
+    location: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Where, in words."
+    )
+    latitude: float | None = strawberry.field(default=strawberry.UNSET, description=LATITUDE)
+    longitude: float | None = strawberry.field(default=strawberry.UNSET, description=LONGITUDE)
+    estimated_hours: float | None = strawberry.field(default=strawberry.UNSET, description=HOURS)
     skills: list[str] | None = strawberry.field(
         default=strawberry.UNSET,
         description="Skill names; normalised to slugs, created on first use.",
     )
-    metadata: JSON | None = strawberry.UNSET
+    metadata: JSON | None = strawberry.field(default=strawberry.UNSET, description=METADATA)
 
 
 @strawberry.input(description="Only the fields given are changed; skills, if given, replace all.")
 class TaskUpdateInput:
-    task_id: strawberry.ID
-    title: str | None = strawberry.UNSET
-    description: str | None = strawberry.UNSET
-    difficulty: TaskDifficulty | None = strawberry.UNSET
-    location: str | None = strawberry.UNSET
-    latitude: float | None = strawberry.UNSET
-    longitude: float | None = strawberry.UNSET
-    estimated_hours: float | None = strawberry.UNSET
-    skills: list[str] | None = strawberry.UNSET
-    metadata: JSON | None = strawberry.UNSET
+    task_id: strawberry.ID = strawberry.field(description="The task to change.")
+    title: str | None = strawberry.field(default=strawberry.UNSET, description="1 to 200.")
+    description: str | None = strawberry.field(default=strawberry.UNSET, description="Up to 5,000.")
+    difficulty: TaskDifficulty | None = strawberry.field(
+        default=strawberry.UNSET, description="How hard."
+    )
+    location: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Where, in words."
+    )
+    latitude: float | None = strawberry.field(default=strawberry.UNSET, description=LATITUDE)
+    longitude: float | None = strawberry.field(default=strawberry.UNSET, description=LONGITUDE)
+    estimated_hours: float | None = strawberry.field(default=strawberry.UNSET, description=HOURS)
+    skills: list[str] | None = strawberry.field(default=strawberry.UNSET, description="At most 10.")
+    metadata: JSON | None = strawberry.field(default=strawberry.UNSET, description=METADATA)
 
 
-@strawberry.input
+@strawberry.input(description="Who is to do a task.")
 class TaskAssignInput:
-    task_id: strawberry.ID
-    assignee_id: strawberry.ID
+    task_id: strawberry.ID = strawberry.field(description="An OPEN or ASSIGNED task.")
+    assignee_id: strawberry.ID = strawberry.field(description="The user to do it.")
 
 
-@strawberry.input
+@strawberry.input(description="The task to act on.")
 class TaskIdInput:
-    task_id: strawberry.ID
+    task_id: strawberry.ID = strawberry.field(description="The task's id.")
 
 
-@strawberry.input
+@strawberry.input(description="The task to cancel, and why.")
 class TaskCancelInput:
-    task_id: strawberry.ID
-    reason: str | None = None
+    task_id: strawberry.ID = strawberry.field(description="An OPEN, ASSIGNED or IN_PROGRESS task.")
+    reason: str | None = strawberry.field(default=None, description="At most 500 characters.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of a task mutation.")
 class TaskPayload:
-    task: TaskType | None
-    errors: list[TaskError]
+    task: TaskType | None = strawberry.field(description="The task after it; null when refused.")
+    errors: list[TaskError] = strawberry.field(description=ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="A circle on the map: tasks placed inside it.")
 class NearInput:
-    latitude: float
-    longitude: float
-    radius_km: float
+    latitude: float = strawberry.field(description="The centre's latitude, decimal degrees.")
+    longitude: float = strawberry.field(description="The centre's longitude, decimal degrees.")
+    radius_km: float = strawberry.field(description="The radius in kilometres, above 0.")
 
 
-@strawberry.input
+@strawberry.input(description="Which tasks to list; the fields given must all match.")
 class TaskFilterInput:
-    status: list[TaskStatus] | None = None
+    status: list[TaskStatus] | None = strawberry.field(default=None, description="Any of these.")
     skills: list[str] | None = strawberry.field(
         default=None, description="Tasks with any of these."
     )
-    creator_id: strawberry.ID | None = None
-    assignee_id: strawberry.ID | None = None
-    near: NearInput | None = None
+    creator_id: strawberry.ID | None = strawberry.field(default=None, description="Created by.")
+    assignee_id: strawberry.ID | None = strawberry.field(default=None, description="Assigned to.")
+    near: NearInput | None = strawberry.field(default=None, description="Placed in this circle.")
     search: str | None = strawberry.field(default=None, description="In title and description.")
 
 
-@strawberry.enum
+@strawberry.enum(description="What tasks are sorted by; ties go by id.")
 class TaskOrderField(Enum):
-    CREATED_AT = "created_at"
-    UPDATED_AT = "updated_at"
-    TITLE = "title"
-    ESTIMATED_HOURS = "estimated_hours"
-    DISTANCE = "distance"
+    CREATED_AT = strawberry.enum_value("created_at", description="Creation time.")
+    UPDATED_AT = strawberry.enum_value("updated_at", description="Time of the last change.")
+    TITLE = strawberry.enum_value("title", description="Title, as the database compares text.")
+    ESTIMATED_HOURS = strawberry.enum_value("estimated_hours", description="Effort; null last.")
+    DISTANCE = strawberry.enum_value(
+        "distance", description="Distance from `filter.near`'s centre (needs it)."
+    )
 
 
-@strawberry.enum
+@strawberry.enum(description="Sort direction.")
 class OrderDirection(Enum):
-    ASC = "asc"
-    DESC = "desc"
+    ASC = strawberry.enum_value("asc", description="Smallest (or oldest) first.")
+    DESC = strawberry.enum_value("desc", description="Largest (or newest) first.")
 
 
-@strawberry.input
+@strawberry.input(description="How to sort tasks; newest first by default.")
 class TaskOrderInput:
-    field: TaskOrderField = TaskOrderField.CREATED_AT
-    direction: OrderDirection = OrderDirection.DESC
+    field: TaskOrderField = strawberry.field(
+        default=TaskOrderField.CREATED_AT, description="What to sort by."
+    )
+    direction: OrderDirection = strawberry.field(
+        default=OrderDirection.DESC, description="Which way."
+    )

@@ -2,18 +2,28 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 
 from gotong_gql.errors import DomainError
 from gotong_gql.graphql.context import Context
-from gotong_gql.graphql.errors import UserError, payload_errors, query_error
+from gotong_gql.graphql.errors import (
+    CODE,
+    ERRORS,
+    Input,
+    UserError,
+    error_code,
+    payload_errors,
+    query_error,
+)
 from gotong_gql.graphql.ids import parse_global_id
 from gotong_gql.graphql.inputs import input_data
 from gotong_gql.graphql.pagination import (
     After,
     Before,
     Connection,
+    Filter,
     First,
     Last,
     PageArgs,
@@ -31,20 +41,24 @@ from gotong_gql.user.types import Role, UserType
 Info = strawberry.Info[Context, None]
 
 
-@strawberry.enum
+@strawberry.enum(description="Why an account or token mutation refused.")
 class AccountErrorCode(Enum):
-    INVALID_INPUT = "INVALID_INPUT"
-    USERNAME_TAKEN = "USERNAME_TAKEN"
-    EMAIL_TAKEN = "EMAIL_TAKEN"
-    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
-    INVALID_TOKEN = "INVALID_TOKEN"
-    TOKEN_EXPIRED = "TOKEN_EXPIRED"
-    TOKEN_REVOKED = "TOKEN_REVOKED"
-    TOKEN_REUSED = "TOKEN_REUSED"
-    NOT_FOUND = "NOT_FOUND"
-    FORBIDDEN = "FORBIDDEN"
-    INVALID_ROLE = "INVALID_ROLE"
-    LAST_ADMIN = "LAST_ADMIN"
+    INVALID_INPUT = error_code("INVALID_INPUT")
+    USERNAME_TAKEN = error_code("USERNAME_TAKEN", "Another account has this username.")
+    EMAIL_TAKEN = error_code("EMAIL_TAKEN", "Another account has this email.")
+    INVALID_CREDENTIALS = error_code(
+        "INVALID_CREDENTIALS", "Wrong login or password (the same code for either)."
+    )
+    INVALID_TOKEN = error_code("INVALID_TOKEN", "The refresh token is malformed or not ours.")
+    TOKEN_EXPIRED = error_code("TOKEN_EXPIRED", "The refresh token has expired: log in again.")
+    TOKEN_REVOKED = error_code("TOKEN_REVOKED", "The refresh token was revoked (logged out).")
+    TOKEN_REUSED = error_code(
+        "TOKEN_REUSED", "A rotated refresh token came back: its whole login is now revoked."
+    )
+    NOT_FOUND = error_code("NOT_FOUND", "No user has the `userId`.")
+    FORBIDDEN = error_code("FORBIDDEN", "Only admins grant and revoke roles.")
+    INVALID_ROLE = error_code("INVALID_ROLE", "CONTRIBUTOR is everyone's; it is not granted.")
+    LAST_ADMIN = error_code("LAST_ADMIN", "The last admin keeps the ADMIN role.")
     OIDC_PROVIDER_UNKNOWN = strawberry.enum_value(
         "OIDC_PROVIDER_UNKNOWN", description="No OpenID Connect provider has this name."
     )
@@ -83,58 +97,60 @@ class AccountErrorCode(Enum):
     )
 
 
-@strawberry.type
+@strawberry.type(description="Why an account or token mutation refused; nothing was written.")
 class AccountError(UserError):
-    code: AccountErrorCode
+    code: AccountErrorCode = strawberry.field(description=CODE)
 
 
 def account_errors(exc: DomainError) -> list[AccountError]:
     return payload_errors(AccountError, AccountErrorCode, exc)
 
 
-@strawberry.input
+@strawberry.input(description="A new account.")
 class AccountRegisterInput:
-    username: str
-    email: str
-    password: str
+    username: str = strawberry.field(description="3 to 50 of letters, digits and `_.-`.")
+    email: str = strawberry.field(description="Unique; visible to the user and admins only.")
+    password: str = strawberry.field(description="8 to 256 characters; never returned.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of `accountRegister`.")
 class AccountRegisterPayload:
-    user: UserType | None
-    errors: list[AccountError]
+    user: UserType | None = strawberry.field(description="The new user; null when refused.")
+    errors: list[AccountError] = strawberry.field(description=ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="Changes to the viewer's profile; only the fields given change.")
 class AccountUpdateInput:
-    bio: str | None = strawberry.UNSET
-    location: str | None = strawberry.UNSET
-    avatar_url: str | None = strawberry.UNSET
+    bio: str | None = strawberry.field(default=strawberry.UNSET, description="At most 500.")
+    location: str | None = strawberry.field(default=strawberry.UNSET, description="At most 200.")
+    avatar_url: str | None = strawberry.field(
+        default=strawberry.UNSET, description="An http(s) URL (https in production)."
+    )
     skills: list[str] | None = strawberry.field(
         default=strawberry.UNSET, description="Replaces the declared skills (names, as slugs)."
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of `accountUpdate`.")
 class AccountUpdatePayload:
-    user: UserType | None
-    errors: list[AccountError]
+    user: UserType | None = strawberry.field(description="The viewer, updated; null when refused.")
+    errors: list[AccountError] = strawberry.field(description=ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="Credentials to log in with.")
 class TokenCreateInput:
     login: str = strawberry.field(description="Email or username.")
-    password: str
+    password: str = strawberry.field(description="The account's password.")
 
 
-@strawberry.input
+@strawberry.input(description="The refresh token to trade.")
 class TokenRefreshInput:
-    refresh_token: str
+    refresh_token: str = strawberry.field(description="The latest refresh token of the login.")
 
 
-@strawberry.input
+@strawberry.input(description="The login to end.")
 class TokenRevokeInput:
-    refresh_token: str
+    refresh_token: str = strawberry.field(description="A refresh token of the login.")
     all_sessions: bool = strawberry.field(
         default=False, description="Revoke every session of the user, not only this login's."
     )
@@ -142,12 +158,20 @@ class TokenRevokeInput:
 
 @strawberry.type(description="Access token (15 min) and refresh token (7 days, single use).")
 class TokenPayload:
-    access_token: str | None = None
-    access_token_expires_at: datetime | None = None
-    refresh_token: str | None = None
-    refresh_token_expires_at: datetime | None = None
-    user: UserType | None = None
-    errors: list[AccountError] = strawberry.field(default_factory=list)
+    access_token: str | None = strawberry.field(
+        default=None, description="Send as `Authorization: Bearer <token>`; null when refused."
+    )
+    access_token_expires_at: datetime | None = strawberry.field(
+        default=None, description="When the access token stops working."
+    )
+    refresh_token: str | None = strawberry.field(
+        default=None, description="For `tokenRefresh`, once; null when refused."
+    )
+    refresh_token_expires_at: datetime | None = strawberry.field(
+        default=None, description="When the refresh token stops working."
+    )
+    user: UserType | None = strawberry.field(default=None, description="Who is logged in.")
+    errors: list[AccountError] = strawberry.field(default_factory=list, description=ERRORS)
 
     @classmethod
     def issued(cls, pair: service.TokenPair, user: User) -> TokenPayload:
@@ -160,41 +184,41 @@ class TokenPayload:
         )
 
 
-@strawberry.type
+@strawberry.type(description="The result of `tokenCreate`: a new login's tokens.")
 class TokenCreatePayload(TokenPayload):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="The result of `tokenRefresh`: the login's next tokens.")
 class TokenRefreshPayload(TokenPayload):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="The result of `tokenRevoke`.")
 class TokenRevokePayload:
-    revoked: bool
-    errors: list[AccountError]
+    revoked: bool = strawberry.field(description="True when the login (or all) ended.")
+    errors: list[AccountError] = strawberry.field(description=ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="A role of a user.")
 class AccountRoleInput:
-    user_id: strawberry.ID
-    role: Role
+    user_id: strawberry.ID = strawberry.field(description="The user.")
+    role: Role = strawberry.field(description="ORGANIZER, VERIFIER or ADMIN.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of `accountRoleGrant`.")
 class AccountRoleGrantPayload:
-    user: UserType | None
-    errors: list[AccountError]
+    user: UserType | None = strawberry.field(description="The user, with the role; null if not.")
+    errors: list[AccountError] = strawberry.field(description=ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="The result of `accountRoleRevoke`.")
 class AccountRoleRevokePayload:
-    user: UserType | None
-    errors: list[AccountError]
+    user: UserType | None = strawberry.field(description="The user, without it; null if refused.")
+    errors: list[AccountError] = strawberry.field(description=ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="Which users to list; the fields given must all match.")
 class UserFilterInput:
     search: str | None = strawberry.field(default=None, description="In username and bio.")
     skill: str | None = strawberry.field(
@@ -204,8 +228,10 @@ class UserFilterInput:
 
 @strawberry.input(one_of=True, description="Exactly one of `id` and `username`.")
 class UserByInput:
-    id: strawberry.ID | None = strawberry.UNSET
-    username: str | None = strawberry.UNSET
+    id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="The id.")
+    username: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The username, in any case."
+    )
 
 
 @strawberry.type
@@ -225,7 +251,11 @@ class AccountQueries:
         permission_classes=[IsAuthenticated],
         description="By id or by username; null when there is no such user.",
     )
-    async def user(self, info: Info, by: UserByInput) -> UserType | None:
+    async def user(
+        self,
+        info: Info,
+        by: Annotated[UserByInput, strawberry.argument(description="Which user.")],
+    ) -> UserType | None:
         username = by.username or None
         try:
             user_id = parse_global_id(by.id, "User", "by.id") if by.id else None
@@ -235,7 +265,10 @@ class AccountQueries:
             user = await service.find_user(session, user_id=user_id, username=username)
         return UserType.from_row(user) if user else None
 
-    @strawberry.field(permission_classes=[IsAuthenticated])
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="Users by username (with `filter.skill`, most proficient first).",
+    )
     async def users(
         self,
         info: Info,
@@ -243,7 +276,7 @@ class AccountQueries:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        filter: UserFilterInput | None = None,
+        filter: Filter[UserFilterInput] = None,
     ) -> Connection[UserType]:
         wanted = filter or UserFilterInput()
         try:
@@ -256,7 +289,7 @@ class AccountQueries:
             UserType.from_row,
         )
 
-    @strawberry.field(permission_classes=[IsAuthenticated], description="By name.")
+    @strawberry.field(permission_classes=[IsAuthenticated], description="Skills, by name.")
     async def skills(
         self,
         info: Info,
@@ -264,7 +297,9 @@ class AccountQueries:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        search: str | None = None,
+        search: Annotated[
+            str | None, strawberry.argument(description="Part of the name, in any case.")
+        ] = None,
     ) -> Connection[SkillType]:
         return await paginate(
             QuerySource(skill_service.skill_listing(search), info.context.db),
@@ -275,9 +310,9 @@ class AccountQueries:
 
 @strawberry.type
 class AccountMutations:
-    @strawberry.mutation
+    @strawberry.mutation(description="Sign up; log in with `tokenCreate` afterwards.")
     async def account_register(
-        self, info: Info, input: AccountRegisterInput
+        self, info: Info, input: Input[AccountRegisterInput]
     ) -> AccountRegisterPayload:
         try:
             registration = await service.prepare_registration(input_data(input))
@@ -288,7 +323,7 @@ class AccountMutations:
         return AccountRegisterPayload(user=UserType.from_row(user), errors=[])
 
     @strawberry.mutation(description="Log in with email or username and password.")
-    async def token_create(self, info: Info, input: TokenCreateInput) -> TokenCreatePayload:
+    async def token_create(self, info: Info, input: Input[TokenCreateInput]) -> TokenCreatePayload:
         context = info.context
         try:
             # The password check (Argon2) is a read, made before the unit of work's write lock.
@@ -302,7 +337,9 @@ class AccountMutations:
         return TokenCreatePayload.issued(pair, user)
 
     @strawberry.mutation(description="Trade a refresh token for a new pair; each works once.")
-    async def token_refresh(self, info: Info, input: TokenRefreshInput) -> TokenRefreshPayload:
+    async def token_refresh(
+        self, info: Info, input: Input[TokenRefreshInput]
+    ) -> TokenRefreshPayload:
         context = info.context
         try:
             async with context.unit_of_work(None) as uow:
@@ -320,7 +357,7 @@ class AccountMutations:
         return TokenRefreshPayload.issued(pair, user)
 
     @strawberry.mutation(description="Log out: revoke the refresh token's login (or all).")
-    async def token_revoke(self, info: Info, input: TokenRevokeInput) -> TokenRevokePayload:
+    async def token_revoke(self, info: Info, input: Input[TokenRevokeInput]) -> TokenRevokePayload:
         context = info.context
         try:
             async with context.unit_of_work(None) as uow:
@@ -334,8 +371,12 @@ class AccountMutations:
             return TokenRevokePayload(revoked=False, errors=account_errors(exc))
         return TokenRevokePayload(revoked=True, errors=[])
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated])
-    async def account_update(self, info: Info, input: AccountUpdateInput) -> AccountUpdatePayload:
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated], description="Change the viewer's own profile."
+    )
+    async def account_update(
+        self, info: Info, input: Input[AccountUpdateInput]
+    ) -> AccountUpdatePayload:
         context = info.context
         viewer = await context.require_viewer()
         try:
@@ -350,9 +391,11 @@ class AccountMutations:
             return AccountUpdatePayload(user=None, errors=account_errors(exc))
         return AccountUpdatePayload(user=UserType.from_row(user), errors=[])
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated], description="Admins only.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated], description="Admins only: give a role."
+    )
     async def account_role_grant(
-        self, info: Info, input: AccountRoleInput
+        self, info: Info, input: Input[AccountRoleInput]
     ) -> AccountRoleGrantPayload:
         context = info.context
         viewer = await context.require_viewer()
@@ -369,9 +412,11 @@ class AccountMutations:
         context.loaders.roles_by_user_id.prime(user.id, roles, force=True)
         return AccountRoleGrantPayload(user=UserType.from_row(user), errors=[])
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated], description="Admins only.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated], description="Admins only: take a role away."
+    )
     async def account_role_revoke(
-        self, info: Info, input: AccountRoleInput
+        self, info: Info, input: Input[AccountRoleInput]
     ) -> AccountRoleRevokePayload:
         context = info.context
         viewer = await context.require_viewer()

@@ -38,24 +38,37 @@ ContributionRef = Annotated["ContributionType", strawberry.lazy("gotong_gql.cont
 VouchRef = Annotated["VouchType", strawberry.lazy("gotong_gql.vouch.types")]
 
 
-@strawberry.enum
+@strawberry.enum(description="What a user may do beyond what everyone may.")
 class Role(Enum):
-    CONTRIBUTOR = "contributor"
-    ORGANIZER = "organizer"
-    VERIFIER = "verifier"
-    ADMIN = "admin"
+    CONTRIBUTOR = strawberry.enum_value(
+        "contributor", description="Everyone: claims and does tasks, records work, vouches."
+    )
+    ORGANIZER = strawberry.enum_value("organizer", description="Creates and assigns tasks.")
+    VERIFIER = strawberry.enum_value(
+        "verifier", description="Verifies other people's contributions and sees their evidence."
+    )
+    ADMIN = strawberry.enum_value(
+        "admin", description="Everything: roles, any task, the webhook outbox and dead letters."
+    )
 
 
-@strawberry.type(name="User")
+@strawberry.type(
+    name="User",
+    description="A member of the platform; the public profile is visible to every signed-in user.",
+)
 class UserType(relay.Node):
     id: relay.NodeID[str]
-    username: str
-    bio: str | None
-    location: str | None
-    avatar_url: str | None
-    markov_user_id: str
-    created_at: datetime
-    updated_at: datetime
+    username: str = strawberry.field(
+        description="Unique (in any case), 3 to 50 of letters, digits and `_.-`."
+    )
+    bio: str | None = strawberry.field(description="At most 500 characters; null if unset.")
+    location: str | None = strawberry.field(description="Where, in words; null if unset.")
+    avatar_url: str | None = strawberry.field(description="An http(s) URL; null if unset.")
+    markov_user_id: str = strawberry.field(
+        description="The Markov Engine's name for the user: `gotong_royong:<uuid>`."
+    )
+    created_at: datetime = strawberry.field(description="When the account was registered.")
+    updated_at: datetime = strawberry.field(description="When the profile last changed.")
     row: strawberry.Private[User]
 
     @classmethod
@@ -103,7 +116,7 @@ class UserType(relay.Node):
         granted = await info.context.loaders.roles_by_user_id.load(self.row.id)
         return [Role.CONTRIBUTOR, *(role for role in Role if role.value in granted)]
 
-    @strawberry.field
+    @strawberry.field(description="At most 50: declared, or shown by verified work or vouches.")
     async def skills(self, info: strawberry.Info[Context, None]) -> list[UserSkillType]:
         rows = await info.context.loaders.user_skills_by_user_id.load(self.row.id)
         return [UserSkillType.from_rows(user_skill, skill) for user_skill, skill in rows]
@@ -130,7 +143,7 @@ class UserType(relay.Node):
             score = reputation.score if reputation else None
         return vouch_rules.may_vouch_for(self.row.id, viewer_id, score, minimum)
 
-    @strawberry.field
+    @strawberry.field(description="The user's contributions, newest first.")
     async def contributions(
         self,
         info: strawberry.Info[Context, None],
@@ -182,7 +195,7 @@ class UserType(relay.Node):
         pages = PageArgs(first, after, last, before)
         return await vouch_connection(info, VouchFilter(voucher_id=self.row.id), pages, True)
 
-    @strawberry.field(description="Newest first.")
+    @strawberry.field(description="Tasks this user created, newest first.")
     async def tasks_created(
         self,
         info: strawberry.Info[Context, None],
@@ -194,7 +207,7 @@ class UserType(relay.Node):
         pages = PageArgs(first, after, last, before)
         return await _tasks(info, task_queries.TaskFilter(creator_id=self.row.id), pages)
 
-    @strawberry.field(description="Newest first.")
+    @strawberry.field(description="Tasks assigned to this user now, newest first.")
     async def tasks_assigned(
         self,
         info: strawberry.Info[Context, None],

@@ -4,12 +4,13 @@ import strawberry
 
 from gotong_gql.errors import DomainError
 from gotong_gql.graphql.context import Context
-from gotong_gql.graphql.errors import payload_errors, query_error
+from gotong_gql.graphql.errors import Input, payload_errors, query_error
 from gotong_gql.graphql.ids import parse_global_id
 from gotong_gql.graphql.pagination import (
     After,
     Before,
     Connection,
+    Filter,
     First,
     Last,
     PageArgs,
@@ -43,7 +44,7 @@ async def vouch_connection(
 
 @strawberry.type
 class VouchQueries:
-    @strawberry.field(permission_classes=[IsAuthenticated])
+    @strawberry.field(permission_classes=[IsAuthenticated], description="Vouches, newest first.")
     async def vouches(
         self,
         info: Info,
@@ -51,7 +52,7 @@ class VouchQueries:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        filter: VouchFilterInput | None = None,
+        filter: Filter[VouchFilterInput] = None,
     ) -> Connection[VouchType]:
         wanted = filter or VouchFilterInput()
         try:
@@ -72,8 +73,12 @@ class VouchQueries:
 
 @strawberry.type
 class VouchMutations:
-    @strawberry.mutation(permission_classes=[IsAuthenticated])
-    async def vouch_create(self, info: Info, input: VouchCreateInput) -> VouchCreatePayload:
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Vouch for another user, generally or for one skill; sends `vouch_submitted` "
+        "to the Markov Engine.",
+    )
+    async def vouch_create(self, info: Info, input: Input[VouchCreateInput]) -> VouchCreatePayload:
         context = info.context
         viewer = await context.require_viewer()
         raw = {

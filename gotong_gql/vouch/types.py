@@ -9,7 +9,7 @@ import strawberry
 from strawberry import relay
 
 from gotong_gql.graphql.context import Context
-from gotong_gql.graphql.errors import UserError
+from gotong_gql.graphql.errors import CODE, ERRORS, UserError, error_code
 from gotong_gql.graphql.nodes import load_nodes
 from gotong_gql.skill.models import Skill
 from gotong_gql.skill.types import SkillType
@@ -18,19 +18,23 @@ from gotong_gql.user.types import UserType
 from gotong_gql.vouch.models import Vouch
 
 
-@strawberry.enum
+@strawberry.enum(description="How strongly the voucher stands behind a vouch (sent to Markov).")
 class WeightHint(Enum):
-    STRONG = "strong"
-    MODERATE = "moderate"
-    LIGHT = "light"
+    STRONG = strawberry.enum_value("strong", description="Without reservation.")
+    MODERATE = strawberry.enum_value("moderate", description="With some first-hand knowledge.")
+    LIGHT = strawberry.enum_value("light", description="A light endorsement.")
 
 
 @strawberry.type(name="Vouch", description="One person's endorsement of another.")
 class VouchType(relay.Node):
     id: relay.NodeID[str]
-    weight_hint: WeightHint | None
-    message: str | None
-    created_at: datetime
+    weight_hint: WeightHint | None = strawberry.field(
+        description="How strongly; null when the voucher gave none."
+    )
+    message: str | None = strawberry.field(
+        description="The voucher's words, at most 500 characters; null if none."
+    )
+    created_at: datetime = strawberry.field(description="When the vouch was made.")
     row: strawberry.Private[Vouch]
 
     @classmethod
@@ -60,17 +64,17 @@ class VouchType(relay.Node):
     ) -> list[Any]:
         return await load_nodes(info, Vouch, node_ids, cls.from_row)
 
-    @strawberry.field
+    @strawberry.field(description="Who vouches.")
     async def voucher(self, info: strawberry.Info[Context, None]) -> UserType:
         user = await info.context.loaders.users_by_id.load(self.row.voucher_id)
         return UserType.from_row(user)
 
-    @strawberry.field
+    @strawberry.field(description="Who is vouched for.")
     async def vouchee(self, info: strawberry.Info[Context, None]) -> UserType:
         user = await info.context.loaders.users_by_id.load(self.row.vouchee_id)
         return UserType.from_row(user)
 
-    @strawberry.field(description="Null for a general vouch.")
+    @strawberry.field(description="The skill vouched for; null for a general vouch.")
     async def skill(self, info: strawberry.Info[Context, None]) -> SkillType | None:
         if self.row.skill_id is None:
             return None
@@ -78,39 +82,49 @@ class VouchType(relay.Node):
         return SkillType.from_row(skill) if skill else None
 
 
-@strawberry.enum
+@strawberry.enum(description="Why `vouchCreate` refused.")
 class VouchErrorCode(Enum):
-    INVALID_INPUT = "INVALID_INPUT"
-    NOT_FOUND = "NOT_FOUND"
-    SELF_VOUCH = "SELF_VOUCH"
-    DUPLICATE_VOUCH = "DUPLICATE_VOUCH"
-    REPUTATION_TOO_LOW = "REPUTATION_TOO_LOW"
-    INVALID_PAYLOAD = "INVALID_PAYLOAD"
+    INVALID_INPUT = error_code("INVALID_INPUT")
+    NOT_FOUND = error_code("NOT_FOUND", "No user has the `voucheeId`.")
+    SELF_VOUCH = error_code("SELF_VOUCH", "Nobody may vouch for themselves.")
+    DUPLICATE_VOUCH = error_code(
+        "DUPLICATE_VOUCH", "The viewer already vouched for this user for this skill (or generally)."
+    )
+    REPUTATION_TOO_LOW = error_code(
+        "REPUTATION_TOO_LOW", "The viewer's reputation is below VOUCH_MIN_REPUTATION."
+    )
+    INVALID_PAYLOAD = error_code("INVALID_PAYLOAD")
 
 
-@strawberry.type
+@strawberry.type(description="Why `vouchCreate` refused; nothing was written.")
 class VouchError(UserError):
-    code: VouchErrorCode
+    code: VouchErrorCode = strawberry.field(description=CODE)
 
 
-@strawberry.input
+@strawberry.input(description="A vouch by the viewer for another user.")
 class VouchCreateInput:
-    vouchee_id: strawberry.ID
+    vouchee_id: strawberry.ID = strawberry.field(description="The user vouched for (a `User` id).")
     skill: str | None = strawberry.field(
         default=None, description="A skill name; none for a general vouch."
     )
-    weight_hint: WeightHint | None = None
+    weight_hint: WeightHint | None = strawberry.field(default=None, description="How strongly.")
     message: str | None = strawberry.field(default=None, description="At most 500 characters.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of `vouchCreate`.")
 class VouchCreatePayload:
-    vouch: VouchType | None
-    errors: list[VouchError]
+    vouch: VouchType | None = strawberry.field(description="The new vouch; null when refused.")
+    errors: list[VouchError] = strawberry.field(description=ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="Which vouches to list; the fields given must all match.")
 class VouchFilterInput:
-    voucher_id: strawberry.ID | None = None
-    vouchee_id: strawberry.ID | None = None
-    skill: str | None = None
+    voucher_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Vouches given by this user."
+    )
+    vouchee_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Vouches received by this user."
+    )
+    skill: str | None = strawberry.field(
+        default=None, description="Vouches for the skill of this name."
+    )

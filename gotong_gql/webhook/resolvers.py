@@ -1,17 +1,18 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.permission import BasePermission
 
 from gotong_gql.errors import DomainError
 from gotong_gql.graphql.context import Context
-from gotong_gql.graphql.errors import ApiError, payload_errors
+from gotong_gql.graphql.errors import ERRORS, ApiError, Input, payload_errors
 from gotong_gql.graphql.pagination import (
     After,
     Before,
     Connection,
+    Filter,
     First,
     Last,
     PageArgs,
@@ -41,20 +42,25 @@ class IsAdmin(BasePermission):
         return True
 
 
-@strawberry.input
+@strawberry.input(description="The dead letter to send again.")
 class WebhookEventReplayInput:
-    event_id: str
+    event_id: str = strawberry.field(description="The event's `eventId` (`evt_...`).")
 
 
-@strawberry.type
+@strawberry.type(description="The result of `webhookEventReplay`.")
 class WebhookEventReplayPayload:
-    event: WebhookEventType_ | None
-    errors: list[WebhookError]
+    event: WebhookEventType_ | None = strawberry.field(
+        description="The event, PENDING again with its attempts reset; null when refused."
+    )
+    errors: list[WebhookError] = strawberry.field(description=ERRORS)
 
 
 @strawberry.type
 class WebhookQueries:
-    @strawberry.field(permission_classes=[IsAuthenticated, IsAdmin], description="Admins only.")
+    @strawberry.field(
+        permission_classes=[IsAuthenticated, IsAdmin],
+        description="The outbox, newest first; admins only.",
+    )
     async def webhook_events(
         self,
         info: Info,
@@ -62,7 +68,7 @@ class WebhookQueries:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        filter: WebhookEventFilterInput | None = None,
+        filter: Filter[WebhookEventFilterInput] = None,
     ) -> Connection[WebhookEventType_]:
         wanted = filter or WebhookEventFilterInput()
         listing = service.event_listing(
@@ -86,7 +92,9 @@ class WebhookQueries:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        include_replayed: bool = False,
+        include_replayed: Annotated[
+            bool, strawberry.argument(description="Also the dead letters already sent again.")
+        ] = False,
     ) -> Connection[WebhookFailureType]:
         return await paginate(
             QuerySource(service.failure_listing(include_replayed), info.context.db),
@@ -102,7 +110,7 @@ class WebhookMutations:
         description="Admins only: send a dead letter again (same event_id and bytes).",
     )
     async def webhook_event_replay(
-        self, info: Info, input: WebhookEventReplayInput
+        self, info: Info, input: Input[WebhookEventReplayInput]
     ) -> WebhookEventReplayPayload:
         context = info.context
         viewer = await context.require_viewer()

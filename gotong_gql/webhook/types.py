@@ -5,39 +5,61 @@ from enum import Enum
 
 import strawberry
 
-from gotong_gql.graphql.errors import UserError
+from gotong_gql.graphql.errors import CODE, UserError, error_code
 from gotong_gql.webhook.models import WebhookEvent, WebhookFailure
 
 
-@strawberry.enum
+@strawberry.enum(description="Where an outbox event is in its delivery to the Markov Engine.")
 class WebhookEventStatus(Enum):
-    PENDING = "pending"
-    PROCESSING = "processing"
-    DELIVERED = "delivered"
-    FAILED = "failed"
+    PENDING = strawberry.enum_value("pending", description="Waiting for its next attempt.")
+    PROCESSING = strawberry.enum_value("processing", description="A worker is sending it now.")
+    DELIVERED = strawberry.enum_value("delivered", description="Markov answered 200 or 202.")
+    FAILED = strawberry.enum_value(
+        "failed", description="Attempts exhausted or refused for good: a dead letter."
+    )
 
 
-@strawberry.enum
+@strawberry.enum(description="The kinds of event sent to the Markov Engine (SPEC 4).")
 class WebhookEventType(Enum):
-    CONTRIBUTION_CREATED = "contribution_created"
-    VOUCH_SUBMITTED = "vouch_submitted"
-    POR_EVIDENCE = "por_evidence"
+    CONTRIBUTION_CREATED = strawberry.enum_value(
+        "contribution_created", description="A contribution was recorded."
+    )
+    VOUCH_SUBMITTED = strawberry.enum_value("vouch_submitted", description="A vouch was made.")
+    POR_EVIDENCE = strawberry.enum_value(
+        "por_evidence", description="Proof-of-Reality evidence was verified."
+    )
 
 
-@strawberry.type(name="WebhookEvent", description="An outbox event and its delivery state.")
+@strawberry.type(
+    name="WebhookEvent", description="An outbox event and its delivery state; admins only."
+)
 class WebhookEventType_:
-    event_id: str
-    event_type: WebhookEventType
-    status: WebhookEventStatus
-    attempts: int
-    request_id: str | None
+    event_id: str = strawberry.field(
+        description="`evt_` and 16 lowercase hex digits; Markov deduplicates by it."
+    )
+    event_type: WebhookEventType = strawberry.field(description="What happened.")
+    status: WebhookEventStatus = strawberry.field(description="Where its delivery is.")
+    attempts: int = strawberry.field(description="Delivery attempts so far in this round.")
+    request_id: str | None = strawberry.field(
+        description="The request that caused the event; also its `X-Request-ID` header."
+    )
     payload: str = strawberry.field(description="The exact JSON text that is signed and sent.")
-    created_at: datetime
-    next_attempt_at: datetime | None
-    last_attempt_at: datetime | None
-    last_status_code: int | None
-    error: str | None
-    delivered_at: datetime | None
+    created_at: datetime = strawberry.field(description="When the event was committed.")
+    next_attempt_at: datetime | None = strawberry.field(
+        description="When it is tried next; null once delivered or failed."
+    )
+    last_attempt_at: datetime | None = strawberry.field(
+        description="When it was last tried; null before the first attempt."
+    )
+    last_status_code: int | None = strawberry.field(
+        description="Markov's HTTP status at the last attempt; null without one (e.g. a timeout)."
+    )
+    error: str | None = strawberry.field(
+        description="What went wrong at the last failed attempt; null if none failed."
+    )
+    delivered_at: datetime | None = strawberry.field(
+        description="When Markov accepted it; null until then."
+    )
 
     @classmethod
     def from_row(cls, row: WebhookEvent) -> WebhookEventType_:
@@ -57,19 +79,29 @@ class WebhookEventType_:
         )
 
 
-@strawberry.type(name="WebhookFailure", description="A dead letter.")
+@strawberry.type(
+    name="WebhookFailure",
+    description="A dead letter: an event whose delivery round failed; admins only.",
+)
 class WebhookFailureType:
-    event_id: str
-    event_type: WebhookEventType
-    error: str | None
-    status_code: int | None
-    attempts: int
+    event_id: str = strawberry.field(description="The `WebhookEvent`'s `eventId`.")
+    event_type: WebhookEventType = strawberry.field(description="What happened.")
+    error: str | None = strawberry.field(description="The last error; null if none was given.")
+    status_code: int | None = strawberry.field(
+        description="Markov's last HTTP status; null when there was no answer."
+    )
+    attempts: int = strawberry.field(description="Attempts made in the failed round.")
     retryable: bool = strawberry.field(
         description="Retried automatically on the slow lane (next_retry_at) when true."
     )
-    next_retry_at: datetime | None
-    created_at: datetime
-    replayed_at: datetime | None
+    next_retry_at: datetime | None = strawberry.field(
+        description="When the slow lane tries it again (5 minutes to a day after failing); null "
+        "when it will not be."
+    )
+    created_at: datetime = strawberry.field(description="When the round failed.")
+    replayed_at: datetime | None = strawberry.field(
+        description="When it was sent again (a replay or the slow lane); null until then."
+    )
 
     @classmethod
     def from_row(cls, row: WebhookFailure) -> WebhookFailureType:
@@ -86,19 +118,23 @@ class WebhookFailureType:
         )
 
 
-@strawberry.enum
+@strawberry.enum(description="Why `webhookEventReplay` refused.")
 class WebhookErrorCode(Enum):
-    NOT_FOUND = "NOT_FOUND"
-    NOT_FAILED = "NOT_FAILED"
-    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = error_code("NOT_FOUND", "No event has the `eventId`.")
+    NOT_FAILED = error_code("NOT_FAILED", "The event is not FAILED; only dead letters replay.")
+    FORBIDDEN = error_code("FORBIDDEN", "Only admins replay events.")
 
 
-@strawberry.type
+@strawberry.type(description="Why `webhookEventReplay` refused; nothing was written.")
 class WebhookError(UserError):
-    code: WebhookErrorCode
+    code: WebhookErrorCode = strawberry.field(description=CODE)
 
 
-@strawberry.input
+@strawberry.input(description="Which outbox events to list; the fields given must all match.")
 class WebhookEventFilterInput:
-    status: WebhookEventStatus | None = None
-    event_type: WebhookEventType | None = None
+    status: WebhookEventStatus | None = strawberry.field(
+        default=None, description="Events in this state."
+    )
+    event_type: WebhookEventType | None = strawberry.field(
+        default=None, description="Events of this kind."
+    )
