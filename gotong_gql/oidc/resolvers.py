@@ -12,13 +12,14 @@ from sqlalchemy.exc import IntegrityError
 
 from gotong_gql.errors import DomainError
 from gotong_gql.graphql.context import Context, Viewer
+from gotong_gql.graphql.errors import Input
 from gotong_gql.graphql.permissions import IsAuthenticated
 from gotong_gql.oidc import service
 from gotong_gql.oidc.client import VerifiedIdentity
 from gotong_gql.oidc.models import OidcIdentity
 from gotong_gql.oidc.types import OidcIdentityType, OidcProviderType
 from gotong_gql.user.models import User
-from gotong_gql.user.resolvers import AccountError, TokenCreatePayload, account_errors
+from gotong_gql.user.payloads import AccountError, TokenCreatePayload, account_errors
 from gotong_gql.user.service import TokenPair, issue_tokens
 from gotong_gql.user.types import UserType
 
@@ -101,7 +102,7 @@ class OidcMutations:
         "their oidcIdentityLink."
     )
     async def oidc_authorization_start(
-        self, info: Info, input: OidcAuthorizationStartInput
+        self, info: Info, input: Input[OidcAuthorizationStartInput]
     ) -> OidcAuthorizationStartPayload:
         context = info.context
         clients = context.services.oidc
@@ -132,7 +133,7 @@ class OidcMutations:
         "it answers."
     )
     async def oidc_token_create(
-        self, info: Info, input: OidcTokenCreateInput
+        self, info: Info, input: Input[OidcTokenCreateInput]
     ) -> TokenCreatePayload:
         try:
             name, identity = await _redeem(info.context, input.provider, input.code, input.state)
@@ -147,7 +148,7 @@ class OidcMutations:
         "account from now on (e.g. after OIDC_ACCOUNT_EXISTS).",
     )
     async def oidc_identity_link(
-        self, info: Info, input: OidcIdentityLinkInput
+        self, info: Info, input: Input[OidcIdentityLinkInput]
     ) -> OidcIdentityLinkPayload:
         context = info.context
         viewer = await context.require_viewer()
@@ -169,7 +170,7 @@ class OidcMutations:
         "(a password or another identity).",
     )
     async def oidc_identity_unlink(
-        self, info: Info, input: OidcIdentityUnlinkInput
+        self, info: Info, input: Input[OidcIdentityUnlinkInput]
     ) -> OidcIdentityUnlinkPayload:
         context = info.context
         viewer = await context.require_viewer()
