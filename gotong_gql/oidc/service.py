@@ -153,6 +153,12 @@ async def sign_in(uow: UnitOfWork, provider: str, identity: VerifiedIdentity) ->
         return user
     email = _verified_email(identity)
     if await session.scalar(select(exists().where(User.email == email))):
+        # A concurrent sign-in of the same person may have committed the account and its
+        # identity since the first look (PostgreSQL reads each statement's own snapshot): then
+        # the email is theirs, and so is the identity.
+        user = await user_of_identity(session, provider, identity.subject)
+        if user is not None:
+            return user
         raise DomainError(
             "OIDC_ACCOUNT_EXISTS",
             "an account with this email exists: sign in to it and link the provider with "
