@@ -1,7 +1,8 @@
 """Every table, imported in one place so that the metadata (and Alembic) sees them all."""
 
-from gotong_gql.audit.models import AuditLog
+from gotong_gql.audit.models import AuditLog, ChainHead
 from gotong_gql.contribution.models import Contribution, ContributionSkill, Verification
+from gotong_gql.credit.models import CreditAccount, CreditPosting, CreditTransaction
 from gotong_gql.evidence.models import Evidence, Witness
 from gotong_gql.models_base import SQLModel
 from gotong_gql.reputation.models import ReputationCache
@@ -15,8 +16,12 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "AuditLog",
+    "ChainHead",
     "Contribution",
     "ContributionSkill",
+    "CreditAccount",
+    "CreditPosting",
+    "CreditTransaction",
     "Evidence",
     "RefreshToken",
     "ReputationCache",

@@ -14,6 +14,7 @@ from strawberry.dataloader import DataLoader
 
 from gotong_gql.contribution.models import Contribution, ContributionSkill, Verification
 from gotong_gql.contribution.verification import evidence_qualities
+from gotong_gql.credit.models import CreditAccount, CreditPosting
 from gotong_gql.skill.models import Skill, UserSkill
 from gotong_gql.task.models import Task, TaskSkill
 from gotong_gql.user.models import User, UserRole
@@ -58,6 +59,18 @@ class Loaders:
         )
         self.evidence_quality_by_contribution_id: DataLoader[uuid.UUID, float] = DataLoader(
             self._evidence_quality_by_contribution_id
+        )
+        self.contributions_by_id: DataLoader[uuid.UUID, Contribution | None] = DataLoader(
+            _by_id(db, Contribution)
+        )
+        self.credit_accounts_by_id: DataLoader[uuid.UUID, CreditAccount | None] = DataLoader(
+            _by_id(db, CreditAccount)
+        )
+        self.credit_accounts_by_user_id: DataLoader[uuid.UUID, CreditAccount | None] = DataLoader(
+            self._credit_accounts_by_user_id
+        )
+        self.credit_postings_by_transaction_id: DataLoader[uuid.UUID, list[CreditPosting]] = (
+            DataLoader(self._credit_postings_by_transaction_id)
         )
 
     async def _skills_by_task_id(self, task_ids: Sequence[uuid.UUID]) -> list[list[Skill]]:
@@ -143,3 +156,25 @@ class Loaders:
         async with self._db() as session:
             scores = await evidence_qualities(session, list(contribution_ids))
         return [scores[contribution_id] for contribution_id in contribution_ids]
+
+    async def _credit_accounts_by_user_id(
+        self, user_ids: Sequence[uuid.UUID]
+    ) -> list[CreditAccount | None]:
+        async with self._db() as session:
+            rows = await session.scalars(
+                select(CreditAccount).where(CreditAccount.user_id.in_(user_ids))
+            )
+            by_user = {row.user_id: row for row in rows}
+        return [by_user.get(user_id) for user_id in user_ids]
+
+    async def _credit_postings_by_transaction_id(
+        self, transaction_ids: Sequence[uuid.UUID]
+    ) -> list[list[CreditPosting]]:
+        async with self._db() as session:
+            rows = await session.scalars(
+                select(CreditPosting).where(CreditPosting.transaction_id.in_(transaction_ids))
+            )
+            grouped: dict[uuid.UUID, list[CreditPosting]] = defaultdict(list)
+            for row in rows:
+                grouped[row.transaction_id].append(row)
+        return [grouped[transaction_id] for transaction_id in transaction_ids]

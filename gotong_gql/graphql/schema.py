@@ -11,7 +11,9 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from gotong_gql.audit.resolvers import AuditQueries
 from gotong_gql.contribution.resolvers import ContributionMutations, ContributionQueries
+from gotong_gql.credit.resolvers import CreditMutations, CreditQueries, CreditSubscriptions
 from gotong_gql.evidence.resolvers import (
     EvidenceMutations,
     EvidenceQueries,
@@ -61,6 +63,8 @@ Query = merge_types(
         EvidenceQueries,
         VouchQueries,
         WebhookQueries,
+        CreditQueries,
+        AuditQueries,
     ),
 )
 Mutation = merge_types(
@@ -72,9 +76,12 @@ Mutation = merge_types(
         EvidenceMutations,
         VouchMutations,
         WebhookMutations,
+        CreditMutations,
     ),
 )
-Subscription = merge_types("Subscription", (TaskSubscriptions, EvidenceSubscriptions))
+Subscription = merge_types(
+    "Subscription", (TaskSubscriptions, EvidenceSubscriptions, CreditSubscriptions)
+)
 
 schema = strawberry.Schema(
     query=Query,

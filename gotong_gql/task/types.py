@@ -60,6 +60,16 @@ class TaskDifficulty(Enum):
     HARD = "hard"
 
 
+@strawberry.enum(description="Whose time credit pays the assignee of a task (SPEC 9).")
+class TaskPayer(Enum):
+    CREATOR = strawberry.enum_value(
+        "creator", description="The task's creator, from their own credit account."
+    )
+    COMMUNITY = strawberry.enum_value(
+        "community", description="The community account (organizers and admins choose it)."
+    )
+
+
 @strawberry.enum
 class AssignmentStatus(Enum):
     ACTIVE = "active"
@@ -124,6 +134,14 @@ class TaskType(relay.Node):
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None
+    payer: TaskPayer = strawberry.field(
+        description="Whose credit pays the assignee: reserved when the task is assigned, paid "
+        "when its contribution is approved."
+    )
+    reserved_minutes: int = strawberry.field(
+        description="Minutes held on the payer's account for this task now: its estimate from "
+        "assignment until cancellation or the verdict on its contribution, 0 otherwise."
+    )
     row: strawberry.Private[Task]
 
     @classmethod
@@ -142,6 +160,8 @@ class TaskType(relay.Node):
             created_at=row.created_at,
             updated_at=row.updated_at,
             completed_at=row.completed_at,
+            payer=TaskPayer(row.payer),
+            reserved_minutes=row.reserved_minutes,
             row=row,
         )
 
@@ -256,6 +276,11 @@ class TaskErrorCode(Enum):
     FORBIDDEN = "FORBIDDEN"
     INVALID_TRANSITION = "INVALID_TRANSITION"
     INVALID_PAYLOAD = "INVALID_PAYLOAD"
+    INSUFFICIENT_CREDIT = strawberry.enum_value(
+        "INSUFFICIENT_CREDIT",
+        description="taskAssign, taskClaim: the payer's account cannot reserve the task's "
+        "estimate without crossing its credit limit.",
+    )
 
 
 @strawberry.type
@@ -277,6 +302,10 @@ class TaskCreateInput:
         description="Skill names; normalised to slugs, created on first use.",
     )
     metadata: JSON | None = strawberry.UNSET
+    payer: TaskPayer = strawberry.field(
+        default=TaskPayer.CREATOR,
+        description="Whose credit pays the assignee: the creator's (default) or the community's.",
+    )
 
 
 @strawberry.input(description="Only the fields given are changed; skills, if given, replace all.")
