@@ -20,6 +20,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gotong_gql import metrics, migrate
+from gotong_gql.audit.verify import log_checkpoints_forever
 from gotong_gql.forwarded import ForwardedHeadersMiddleware
 from gotong_gql.graphiql import asset_routes
 from gotong_gql.graphql.limits import GraphQLGuard
@@ -122,15 +123,27 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await services.storage.ensure_ready()
         app.state.services = services
         app.state.migration_head = migrate.head_revision()
-        # Embedded mode: no worker process, so this process sweeps the outbox itself.
-        sweeper = None if settings.redis_url else asyncio.create_task(sweep_forever(services))
+        # Embedded mode: no worker process, so this process sweeps the outbox itself and logs
+        # the audit checkpoints.
+        loops = (
+            []
+            if settings.redis_url
+            else [
+                asyncio.create_task(sweep_forever(services)),
+                asyncio.create_task(
+                    log_checkpoints_forever(
+                        services.session_factory, settings.audit_checkpoint_interval_seconds
+                    )
+                ),
+            ]
+        )
         try:
             with streams.closing_on_termination():
                 yield
         finally:
-            if sweeper is not None:
-                sweeper.cancel()
-                await asyncio.gather(sweeper, return_exceptions=True)
+            for loop in loops:
+                loop.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
             await guard.close()
             await services.close()
 

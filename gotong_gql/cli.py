@@ -20,6 +20,8 @@ webhooks_app = typer.Typer(help="Operate the webhook outbox.", no_args_is_help=T
 app.add_typer(webhooks_app, name="webhooks")
 evidence_app = typer.Typer(help="Check stored evidence.", no_args_is_help=True)
 app.add_typer(evidence_app, name="evidence")
+audit_app = typer.Typer(help="Check the audit trail and the credit ledger.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 console = Console(stderr=True)
 
 
@@ -227,3 +229,35 @@ def evidence_verify(
     console.print(f"{checked} object(s) checked, {len(bad)} mismatch(es)")
     if bad:
         raise typer.Exit(1)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    checkpoint: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--checkpoint",
+            help="CHAIN:COUNT:HASH from an earlier `audit checkpoint` log line: the chain must "
+            "still hold that hash at that position. Repeatable.",
+        ),
+    ] = None,
+) -> None:
+    """Recompute the hash chains (audit entries, credit transactions) and the balances; print
+    the first broken link (exit code 1)."""
+    from gotong_gql.audit.verify import parse_checkpoint, verify_from_cli
+
+    try:
+        earlier = [parse_checkpoint(text) for text in checkpoint or []]
+    except ValueError:
+        console.print("a checkpoint is CHAIN:COUNT:HASH, e.g. audit_log:1200:<64 hex digits>")
+        raise typer.Exit(2) from None
+    heads, broken = asyncio.run(verify_from_cli(_settings(), earlier, console))
+    if broken is not None:
+        sys.stdout.write(
+            f"BROKEN table={broken.table} id={broken.id} "
+            f"expected={broken.expected} found={broken.found}\n"
+        )
+        console.print(f"[red]broken[/red]: {broken.problem}")
+        raise typer.Exit(1)
+    counts = ", ".join(f"{head.chain} {head.count}" for head in heads)
+    console.print(f"the chains hold ({counts} rows)")

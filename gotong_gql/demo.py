@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gotong_gql.contribution import service as contributions
+from gotong_gql.credit import ledger
 from gotong_gql.services import Services
 from gotong_gql.settings import Settings
 from gotong_gql.task import lifecycle
@@ -137,6 +138,9 @@ async def _seed(services: Services, session: AsyncSession, console: Console) -> 
                 "skills": ["teaching"],
             },
         ),
+    )
+    await step(
+        budi, lambda uow: ledger.transfer(uow, dewi.id, 30, "Thanks for the bookkeeping lesson")
     )
 
 

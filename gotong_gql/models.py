@@ -1,7 +1,8 @@
 """Every table, imported in one place so that the metadata (and Alembic) sees them all."""
 
-from gotong_gql.audit.models import AuditLog
+from gotong_gql.audit.models import AuditLog, ChainHead
 from gotong_gql.contribution.models import Contribution, ContributionSkill, Verification
+from gotong_gql.credit.models import CreditAccount, CreditPosting, CreditTransaction
 from gotong_gql.evidence.models import Evidence, Witness
 from gotong_gql.models_base import SQLModel
 from gotong_gql.oidc.models import OidcIdentity, OidcState
@@ -16,8 +17,12 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "AuditLog",
+    "ChainHead",
     "Contribution",
     "ContributionSkill",
+    "CreditAccount",
+    "CreditPosting",
+    "CreditTransaction",
     "Evidence",
     "OidcIdentity",
     "OidcState",

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     webhook_sweep_interval_seconds: float = Field(default=5.0, gt=0)
     webhook_pending_grace_seconds: float = Field(default=30.0, ge=0)
     reputation_cache_seconds: int = Field(default=300, ge=1)
+    # How often the worker (the API process in the embedded mode) logs the head of each hash
+    # chain, so that a rewrite of a whole chain shows against an older checkpoint.
+    audit_checkpoint_interval_seconds: float = Field(default=3600.0, gt=0)
     # On SIGTERM: how long in-flight requests (API) and jobs (worker) may take to finish.
     shutdown_timeout_seconds: float = Field(default=10.0, gt=0)
     # The worker serves /healthz, /readyz and /metrics on this port.

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gotong_gql.audit.chain import Link, seal
 from gotong_gql.db import begin_write
 from gotong_gql.pubsub import Message
 
@@ -27,12 +28,17 @@ class UnitOfWork:
     request_id: str
     events: list[tuple[str, Message]] = field(default_factory=list)
     jobs: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
 
     def publish_after_commit(self, channel: str, message: Message) -> None:
         self.events.append((channel, message))
 
     def enqueue_after_commit(self, job: str, *args: str) -> None:
         self.jobs.append((job, args))
+
+    def append_to_chain(self, link: Link) -> None:
+        """An audit entry or credit transaction, written (hashed, in its chain) at commit."""
+        self.links.append(link)
 
 
 @asynccontextmanager
@@ -55,6 +61,10 @@ async def unit_of_work(
     calls: do them before opening it), and no writes through another session (on SQLite it
     would wait for the lock this block holds).
 
+    Just before the commit, the rows buffered for the hash chains (audit entries, credit
+    transactions) are sealed: numbered, hashed and written under their chain's head lock, the
+    last lock the block takes (audit/chain.py).
+
     After the commit, buffered jobs are sent and events published. A failure there is logged and
     never undoes the commit: the outbox sweeper re-sends what a lost enqueue left pending.
     """
@@ -62,6 +72,7 @@ async def unit_of_work(
     try:
         await begin_write(session)
         yield uow
+        await seal(session, uow.links)
         await session.commit()
     except BaseException:
         await session.rollback()

@@ -1,4 +1,5 @@
-"""`gotong-gql worker`: runs the Dramatiq actors (by the names in jobs.py) and the sweeper.
+"""`gotong-gql worker`: runs the Dramatiq actors (by the names in jobs.py), the sweeper and the
+hourly log of the audit chains' heads (audit/verify.py).
 
 Actors are async: Dramatiq's AsyncIO middleware runs them on one event loop per process, which
 also runs the periodic outbox sweeper. Dramatiq's own retries are off (max_retries=0): delivery
@@ -26,6 +27,7 @@ from typing import Any
 import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
 
+from gotong_gql.audit.verify import log_checkpoints_forever
 from gotong_gql.jobs import QUEUE, Handler, create_broker, job_handlers
 from gotong_gql.services import Services
 from gotong_gql.settings import Settings
@@ -104,6 +106,12 @@ def run(settings: Settings, threads: int, *, serve_health: bool = True) -> None:
     worker.start()
     loop = get_event_loop_thread().loop
     sweeper = asyncio.run_coroutine_threadsafe(sweep_forever(services), loop)
+    checkpoints = asyncio.run_coroutine_threadsafe(
+        log_checkpoints_forever(
+            services.session_factory, settings.audit_checkpoint_interval_seconds
+        ),
+        loop,
+    )
     health = create_health_server(services) if serve_health else None
     serving = asyncio.run_coroutine_threadsafe(health.serve(), loop) if health else None
     if serving is not None:
@@ -114,6 +122,7 @@ def run(settings: Settings, threads: int, *, serve_health: bool = True) -> None:
     finally:
         log.info("worker stopping: jobs in progress get %g s", settings.shutdown_timeout_seconds)
         sweeper.cancel()
+        checkpoints.cancel()
         if health is not None:
             health.should_exit = True
             with contextlib.suppress(BaseException):

@@ -13,6 +13,8 @@ COMMANDS = [
     ["seed-demo"],
     ["user"],
     ["user", "create"],
+    ["audit"],
+    ["audit", "verify"],
 ]
 
 

@@ -78,6 +78,7 @@ async def test_every_payload_error_implements_user_error(api):
     assert payload_errors == {
         "AccountError",
         "ContributionError",
+        "CreditError",
         "EvidenceError",
         "TaskError",
         "VouchError",

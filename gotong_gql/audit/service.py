@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from gotong_gql.audit.chain import AUDIT_CHAIN, Link, audit_content
 from gotong_gql.audit.models import AuditLog
 from gotong_gql.keyset import Key, Listing, Order
 from gotong_gql.uow import UnitOfWork
@@ -40,6 +41,7 @@ async def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditLog:
+    """An audit entry, written with the unit of work's commit as a link of the audit chain."""
     entry = AuditLog(
         actor_id=uow.actor_id,
         action=action,
@@ -49,7 +51,7 @@ async def record(
         after=_jsonable(after),
         request_id=uow.request_id,
     )
-    uow.session.add(entry)
+    uow.append_to_chain(Link(AUDIT_CHAIN, entry, audit_content(entry)))
     return entry
 
 

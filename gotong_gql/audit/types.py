@@ -47,3 +47,20 @@ class AuditEntryType:
             return None
         user: Any = await info.context.loaders.users_by_id.load(self.row.actor_id)
         return UserType.from_row(user) if user else None
+
+
+@strawberry.type(
+    description="The newest link of one hash chain (SPEC 9): compare it with an older one to "
+    "see that the chain only grew."
+)
+class AuditCheckpoint:
+    chain: str = strawberry.field(
+        description="The chained table: `audit_log` or `credit_transactions`."
+    )
+    head: str = strawberry.field(
+        description="SHA-256 (hex) of the newest row; 64 zeros for an empty chain."
+    )
+    count: int = strawberry.field(description="How many rows the chain holds.")
+    at: datetime | None = strawberry.field(
+        description="When the newest row was appended; null for an empty chain."
+    )

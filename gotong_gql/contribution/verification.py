@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gotong_gql.audit.service import record, snapshot
 from gotong_gql.contribution import rules
 from gotong_gql.contribution.models import Contribution, ContributionSkill, Verification
+from gotong_gql.credit import earning
 from gotong_gql.db import utcnow
 from gotong_gql.errors import forbidden, not_found, validate
 from gotong_gql.evidence.models import Evidence, Witness
@@ -218,6 +219,8 @@ async def _apply_consensus(uow: UnitOfWork, services: Services, contribution: Co
         )
     )
     await refresh_user_skills(session, contribution.user_id, skill_ids)
+    # The verdict settles the task's credit in this same unit of work (credit/earning.py).
+    await earning.settle(uow, contribution, status)
     message = {
         "type": status.upper(),
         "contribution_id": str(contribution.id),

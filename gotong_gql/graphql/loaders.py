@@ -14,6 +14,7 @@ from strawberry.dataloader import DataLoader
 
 from gotong_gql.contribution.models import Contribution, ContributionSkill, Verification
 from gotong_gql.contribution.verification import evidence_qualities
+from gotong_gql.credit.models import CreditAccount, CreditPosting
 from gotong_gql.oidc.models import OidcIdentity
 from gotong_gql.oidc.service import identities_of
 from gotong_gql.skill.models import Skill, UserSkill
@@ -63,6 +64,18 @@ class Loaders:
         )
         self.identities_by_user_id: DataLoader[uuid.UUID, list[OidcIdentity]] = DataLoader(
             self._identities_by_user_id
+        )
+        self.contributions_by_id: DataLoader[uuid.UUID, Contribution | None] = DataLoader(
+            _by_id(db, Contribution)
+        )
+        self.credit_accounts_by_id: DataLoader[uuid.UUID, CreditAccount | None] = DataLoader(
+            _by_id(db, CreditAccount)
+        )
+        self.credit_accounts_by_user_id: DataLoader[uuid.UUID, CreditAccount | None] = DataLoader(
+            self._credit_accounts_by_user_id
+        )
+        self.credit_postings_by_transaction_id: DataLoader[uuid.UUID, list[CreditPosting]] = (
+            DataLoader(self._credit_postings_by_transaction_id)
         )
 
     async def _skills_by_task_id(self, task_ids: Sequence[uuid.UUID]) -> list[list[Skill]]:
@@ -158,3 +171,25 @@ class Loaders:
         for row in rows:
             grouped[row.user_id].append(row)
         return [grouped[user_id] for user_id in user_ids]
+
+    async def _credit_accounts_by_user_id(
+        self, user_ids: Sequence[uuid.UUID]
+    ) -> list[CreditAccount | None]:
+        async with self._db() as session:
+            rows = await session.scalars(
+                select(CreditAccount).where(CreditAccount.user_id.in_(user_ids))
+            )
+            by_user = {row.user_id: row for row in rows}
+        return [by_user.get(user_id) for user_id in user_ids]
+
+    async def _credit_postings_by_transaction_id(
+        self, transaction_ids: Sequence[uuid.UUID]
+    ) -> list[list[CreditPosting]]:
+        async with self._db() as session:
+            rows = await session.scalars(
+                select(CreditPosting).where(CreditPosting.transaction_id.in_(transaction_ids))
+            )
+            grouped: dict[uuid.UUID, list[CreditPosting]] = defaultdict(list)
+            for row in rows:
+                grouped[row.transaction_id].append(row)
+        return [grouped[transaction_id] for transaction_id in transaction_ids]

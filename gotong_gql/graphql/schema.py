@@ -11,7 +11,9 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from gotong_gql.audit.resolvers import AuditQueries
 from gotong_gql.contribution.resolvers import ContributionMutations, ContributionQueries
+from gotong_gql.credit.resolvers import CreditMutations, CreditQueries, CreditSubscriptions
 from gotong_gql.evidence.resolvers import (
     EvidenceMutations,
     EvidenceQueries,
@@ -78,6 +80,8 @@ Query = _described(
             EvidenceQueries,
             VouchQueries,
             WebhookQueries,
+            CreditQueries,
+            AuditQueries,
         ),
     ),
     "What can be read. Everything needs a signed-in user (`Authorization: Bearer <access "
@@ -94,13 +98,14 @@ Mutation = _described(
             EvidenceMutations,
             VouchMutations,
             WebhookMutations,
+            CreditMutations,
         ),
     ),
     "What can be changed, noun first. Each takes one `input` and answers a payload whose "
     "`errors` is empty on success; a refused mutation writes nothing.",
 )
 Subscription = _described(
-    merge_types("Subscription", (TaskSubscriptions, EvidenceSubscriptions)),
+    merge_types("Subscription", (TaskSubscriptions, EvidenceSubscriptions, CreditSubscriptions)),
     "Live updates over WebSocket (`graphql-transport-ws`) or Server-Sent Events, each event "
     "filtered by what the viewer may see.",
 )

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select, update
 
 from gotong_gql.audit.service import record, snapshot
+from gotong_gql.credit import earning
 from gotong_gql.db import utcnow
 from gotong_gql.errors import DomainError, not_found
 from gotong_gql.task import rules
@@ -53,7 +54,18 @@ async def _open_assignment(
     uow: UnitOfWork, task: Task, user_id: uuid.UUID, rule: rules.TaskRule
 ) -> None:
     now = utcnow()
-    await transition(uow, task, rule, status="assigned", assignee_id=user_id, updated_at=now)
+    # A first assignment reserves the payment on the payer's account (INSUFFICIENT_CREDIT
+    # past its limit); a reassignment keeps what the task holds.
+    held = await earning.reserve_for(uow, task) if task.status == "open" else task.reserved_minutes
+    await transition(
+        uow,
+        task,
+        rule,
+        status="assigned",
+        assignee_id=user_id,
+        updated_at=now,
+        reserved_minutes=held,
+    )
     active = await uow.session.scalar(
         select(TaskAssignment).where(
             TaskAssignment.task_id == task.id, TaskAssignment.status == "active"
@@ -136,7 +148,10 @@ async def cancel_task(
         raise DomainError("INVALID_INPUT", "reason exceeds 500 characters", "reason")
     before = snapshot(task, TASK_FIELDS)
     now = utcnow()
-    await transition(uow, task, rules.CANCEL, status="cancelled", updated_at=now)
+    await earning.release_for(uow, task)
+    await transition(
+        uow, task, rules.CANCEL, status="cancelled", updated_at=now, reserved_minutes=0
+    )
     active = await uow.session.scalar(
         select(TaskAssignment).where(
             TaskAssignment.task_id == task.id, TaskAssignment.status == "active"

@@ -20,6 +20,7 @@ from gotong_gql.models_base import (
 
 TASK_STATUSES = ("open", "assigned", "in_progress", "completed", "cancelled")
 DIFFICULTIES = ("easy", "intermediate", "hard")
+PAYERS = ("creator", "community")
 # `cancelled` closes the active assignment of a cancelled task (beyond the three of the spec).
 ASSIGNMENT_STATUSES = ("active", "completed", "reassigned", "cancelled")
 
@@ -34,6 +35,8 @@ class Task(SQLModel, table=True):
         check("longitude IS NULL OR (longitude >= -180 AND longitude <= 180)", "longitude_range"),
         check("(latitude IS NULL) = (longitude IS NULL)", "coordinates_pair"),
         check("estimated_hours IS NULL OR estimated_hours > 0", "estimated_hours_positive"),
+        check(in_list("payer", PAYERS), "payer"),
+        check("reserved_minutes >= 0", "reserved_nonnegative"),
         sa.Index("ix_tasks_status_created_at", "status", "created_at"),
         # The default order of `tasks` (newest first, id as tie-break) reads this index.
         sa.Index("ix_tasks_created_at_id", "created_at", "id"),
@@ -51,6 +54,10 @@ class Task(SQLModel, table=True):
     longitude: float | None = None
     estimated_hours: float | None = None
     metadata_: dict[str, Any] = json_field(name="metadata")
+    # Whose credit pays the assignee (SPEC 9), and how much of it is held for this task now:
+    # reserved when assigned, released on cancel, paid or released by the verification verdict.
+    payer: str = Field(default="creator", max_length=20)
+    reserved_minutes: int = Field(default=0, sa_type=sa.BigInteger)
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
     started_at: datetime | None = timestamp_field()

@@ -44,6 +44,8 @@ TASK_FIELDS = (
     "assignee_id",
     "started_at",
     "completed_at",
+    "payer",
+    "reserved_minutes",
 )
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -87,6 +89,8 @@ class _TaskFields(BaseModel):
 
 class TaskCreateData(_TaskFields):
     title: Title
+    # Organizers (and admins) create tasks, so they are the ones who may choose COMMUNITY.
+    payer: Literal["creator", "community"] = "creator"
 
 
 class TaskUpdateData(_TaskFields):
@@ -137,6 +141,7 @@ async def create_task(uow: UnitOfWork, roles: frozenset[str], raw: dict[str, Any
         longitude=data.longitude,
         estimated_hours=data.estimated_hours,
         metadata_=data.metadata or {},
+        payer=data.payer,
     )
     uow.session.add(task)
     await uow.session.flush()

@@ -67,6 +67,16 @@ class TaskDifficulty(Enum):
     HARD = strawberry.enum_value("hard", description="Needs skill and experience.")
 
 
+@strawberry.enum(description="Whose time credit pays the assignee of a task (SPEC 9).")
+class TaskPayer(Enum):
+    CREATOR = strawberry.enum_value(
+        "creator", description="The task's creator, from their own credit account."
+    )
+    COMMUNITY = strawberry.enum_value(
+        "community", description="The community account (organizers and admins choose it)."
+    )
+
+
 @strawberry.enum(description="The state of one assignment of a task to a user.")
 class AssignmentStatus(Enum):
     ACTIVE = strawberry.enum_value("active", description="The task's current assignment.")
@@ -137,6 +147,14 @@ class TaskType(relay.Node):
     created_at: datetime = strawberry.field(description="When the task was created.")
     updated_at: datetime = strawberry.field(description="When the task last changed.")
     completed_at: datetime | None = strawberry.field(description="Null until COMPLETED.")
+    payer: TaskPayer = strawberry.field(
+        description="Whose credit pays the assignee: reserved when the task is assigned, paid "
+        "when its contribution is approved."
+    )
+    reserved_minutes: int = strawberry.field(
+        description="Minutes held on the payer's account for this task now: its estimate from "
+        "assignment until cancellation or the verdict on its contribution, 0 otherwise."
+    )
     row: strawberry.Private[Task]
 
     @classmethod
@@ -155,6 +173,8 @@ class TaskType(relay.Node):
             created_at=row.created_at,
             updated_at=row.updated_at,
             completed_at=row.completed_at,
+            payer=TaskPayer(row.payer),
+            reserved_minutes=row.reserved_minutes,
             row=row,
         )
 
@@ -274,6 +294,11 @@ class TaskErrorCode(Enum):
         "The task's status does not allow this (e.g. starting a COMPLETED task).",
     )
     INVALID_PAYLOAD = error_code("INVALID_PAYLOAD")
+    INSUFFICIENT_CREDIT = strawberry.enum_value(
+        "INSUFFICIENT_CREDIT",
+        description="taskAssign, taskClaim: the payer's account cannot reserve the task's "
+        "estimate without crossing its credit limit.",
+    )
 
 
 @strawberry.type(description="Why a task mutation refused; nothing was written.")
@@ -299,6 +324,10 @@ class TaskCreateInput:
         description="Skill names; normalised to slugs, created on first use.",
     )
     metadata: JSON | None = strawberry.field(default=strawberry.UNSET, description=METADATA)
+    payer: TaskPayer = strawberry.field(
+        default=TaskPayer.CREATOR,
+        description="Whose credit pays the assignee: the creator's (default) or the community's.",
+    )
 
 
 @strawberry.input(description="Only the fields given are changed; skills, if given, replace all.")

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gotong_gql.audit.service import record, snapshot
+from gotong_gql.credit.accounts import open_account
 from gotong_gql.db import utcnow
 from gotong_gql.errors import DomainError, FieldError, validate
 from gotong_gql.keyset import Key, Listing, Order
@@ -138,6 +139,7 @@ async def register(uow: UnitOfWork, registration: Registration) -> User:
     )
     session.add(user)
     await session.flush()
+    open_account(session, user.id)
     uow.actor_id = uow.actor_id or user.id
     await record(uow, "user.register", "user", user.id, after=snapshot(user, PROFILE_FIELDS))
     return user

@@ -30,12 +30,14 @@ from gotong_gql.vouch import rules as vouch_rules
 
 if TYPE_CHECKING:
     from gotong_gql.contribution.types import ContributionType
+    from gotong_gql.credit.types import CreditAccountType
     from gotong_gql.task.types import TaskType
     from gotong_gql.vouch.types import VouchType
 
 TaskRef = Annotated["TaskType", strawberry.lazy("gotong_gql.task.types")]
 ContributionRef = Annotated["ContributionType", strawberry.lazy("gotong_gql.contribution.types")]
 VouchRef = Annotated["VouchType", strawberry.lazy("gotong_gql.vouch.types")]
+CreditAccountRef = Annotated["CreditAccountType", strawberry.lazy("gotong_gql.credit.types")]
 
 
 @strawberry.enum(description="What a user may do beyond what everyone may.")
@@ -110,6 +112,18 @@ class UserType(relay.Node):
             return None
         rows = await info.context.loaders.identities_by_user_id.load(self.row.id)
         return [OidcIdentityType.from_row(row) for row in rows]
+
+    @strawberry.field(
+        description="The user's time-credit account: visible to the user and to admins only; "
+        "null for others."
+    )
+    async def credit_account(self, info: strawberry.Info[Context, None]) -> CreditAccountRef | None:
+        from gotong_gql.credit.types import CreditAccountType, may_see
+
+        account = await info.context.loaders.credit_accounts_by_user_id.load(self.row.id)
+        if account is None or not may_see(await info.context.actor(), account):
+            return None
+        return CreditAccountType.from_row(account)
 
     @strawberry.field(description="Every user is a CONTRIBUTOR; admins grant the other roles.")
     async def roles(self, info: strawberry.Info[Context, None]) -> list[Role]:

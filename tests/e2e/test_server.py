@@ -94,6 +94,20 @@ async def _subscribe(url: str, token: str | None, query: str, variables: dict):
     return ws
 
 
+def test_the_demo_people_have_credit_accounts(server):
+    account = "{ me { creditAccount { balanceMinutes reservedMinutes availableMinutes } } }"
+    seen = {
+        name: _gql(server, account, token=_token(server, name))["me"]["creditAccount"]
+        for name in ("siti", "budi", "dewi")
+    }
+    # siti's three assigned tasks of 4 hours each are reserved; budi thanked dewi for a lesson.
+    assert seen == {
+        "siti": {"balanceMinutes": 0, "reservedMinutes": 720, "availableMinutes": 480},
+        "budi": {"balanceMinutes": -30, "reservedMinutes": 0, "availableMinutes": 1170},
+        "dewi": {"balanceMinutes": 30, "reservedMinutes": 0, "availableMinutes": 1230},
+    }
+
+
 async def test_task_updated_subscription(server):
     siti = _token(server, "siti")
     budi_id = _gql(server, '{ user(by: {username: "budi"}) { id } }', token=siti)["user"]["id"]

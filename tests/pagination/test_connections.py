@@ -74,6 +74,10 @@ async def world(api):
             entity_id=history_of.id,
             at=at(i),
             request_id=f"req-{i}",
+            # Written behind the API, out of the audit chain (only paging is under test here).
+            seq=10_000 + i,
+            prev_hash="0" * 64,
+            hash="0" * 64,
         )
         for i in range(7)
     ]

@@ -1,7 +1,7 @@
 """oidc states and identities
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-02 10:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from gotong_gql.db import UTCDateTime
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
