@@ -19,6 +19,7 @@ import asyncpg
 import httpx
 import pytest
 from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
 
 from gotong_gql import migrate
 from gotong_gql.app import create_app
@@ -201,13 +202,23 @@ class Api:
 
 
 async def truncate_all(engine: Any) -> None:
+    """Empties every table. A process the test started (a worker finishing a job) may still read
+    several tables while TRUNCATE locks them one by one: PostgreSQL then ends one of the two as a
+    deadlock, and emptying the tables is simply tried again."""
     tables = [table.name for table in reversed(metadata.sorted_tables)]
-    async with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            await connection.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
-        else:
-            for table in tables:
-                await connection.execute(text(f"DELETE FROM {table}"))
+    for attempt in range(5):
+        try:
+            async with engine.begin() as connection:
+                if engine.dialect.name == "postgresql":
+                    await connection.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+                else:
+                    for table in tables:
+                        await connection.execute(text(f"DELETE FROM {table}"))
+            return
+        except DBAPIError as error:
+            if "deadlock" not in str(error) or attempt == 4:
+                raise
+            await asyncio.sleep(0.2)
 
 
 @pytest.fixture
