@@ -79,6 +79,12 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # Builds of SQLite without the math extension lack these; the `near` filter needs them.
     for name, (arity, fn) in _SQLITE_MATH.items():
         dbapi_connection.create_function(name, arity, fn, deterministic=True)
+    # What the compiled reads need (compiler/dialect.py, compiler/connection.py).
+    from gotong_gql.compiler.connection import FUNCTIONS as CURSOR_FUNCTIONS
+    from gotong_gql.compiler.dialect import FUNCTIONS as JSON_FUNCTIONS
+
+    for name, (arity, fn) in {**JSON_FUNCTIONS, **CURSOR_FUNCTIONS}.items():
+        dbapi_connection.create_function(name, arity, fn, deterministic=True)
 
 
 def _begin_sqlite(connection: sa.Connection) -> None:
@@ -102,7 +108,10 @@ def create_engine(settings: Settings) -> AsyncEngine:
         echo=settings.database_echo,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
-        pool_pre_ping=True,
+        # No ping per checkout (it cost a round trip per request); a connection PostgreSQL
+        # closed is invalidated on its first error and replaced (SQLAlchemy's disconnect
+        # handling), and none lives longer than half an hour.
+        pool_recycle=1800,
     )
 
 

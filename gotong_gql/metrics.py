@@ -66,6 +66,12 @@ DB_POOL_CONNECTIONS = Gauge(
     "Database pool connections by state (in_use, idle, capacity).",
     ["state"],
 )
+READ_PATH = Counter(
+    "gotong_graphql_read_path_total",
+    "Query operations by the path that answered them: compiled (one SQL statement) or executor, "
+    "with the fallback reason.",
+    ["path", "reason"],
+)
 CACHE_LOOKUPS = Counter(
     "gotong_cache_lookups_total", "Reputation cache lookups by result (hit, miss).", ["result"]
 )

@@ -134,9 +134,29 @@ def settings(database: Database, tmp_path: Path) -> Settings:
 
 
 class StatementCounter:
+    """Statements seen through SQLAlchemy (`statements`) and, for every statement the server
+    sends, through the driver itself (`driver_statements`: asyncpg's query logger, SQLite's
+    trace callback), which also sees what the compiled reads send past SQLAlchemy."""
+
     def __init__(self) -> None:
         self.statements: list[str] = []
+        self.driver_statements: list[str] = []
         self.active = False
+
+    def driver(self, statement: str) -> None:
+        if self.active:
+            self.driver_statements.append(statement)
+
+    def on_connect(self, dbapi_connection: Any, _record: Any) -> None:
+        raw = dbapi_connection.driver_connection
+        if hasattr(raw, "add_query_logger"):
+            raw.add_query_logger(lambda record: self.driver(record.query))
+        else:
+            raw._conn.set_trace_callback(self.driver)
+
+    @property
+    def driver_count(self) -> int:
+        return len(self.driver_statements)
 
     def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         # SQLite's BEGIN is sent as a statement (gotong_gql.db); PostgreSQL's is not seen here.
@@ -145,6 +165,7 @@ class StatementCounter:
 
     def __enter__(self) -> StatementCounter:
         self.statements.clear()
+        self.driver_statements.clear()
         self.active = True
         return self
 
@@ -228,6 +249,8 @@ async def api(settings: Settings) -> AsyncIterator[Api]:
     async with app.router.lifespan_context(app):
         engine = app.state.services.engine
         event.listen(engine.sync_engine, "before_cursor_execute", counter)
+        event.listen(engine.sync_engine, "connect", counter.on_connect)
+        await engine.dispose()  # the connections made so far have no driver listener
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://testserver", headers=CLIENT_HEADERS

@@ -207,6 +207,13 @@ class GraphQLGuard:
         decision is kept on request.state for the response headers."""
         if self.limiter is None:
             return None
+        precharged = getattr(request.state, "precharged", None)
+        if precharged is not None:
+            # The compiled path (compiler/read_path.py) charged this request, then handed it on.
+            request.state.precharged = None
+            request.state.rate_limit = precharged
+            request.state.rate_limit_charged = True
+            return precharged
         if user_id is not None:
             decision = await self.limiter.hit(
                 self.policies.user, "query", "user", str(user_id), cost=points

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import structlog
 from graphql import OperationType
@@ -25,26 +26,41 @@ class Observability(SchemaExtension):
         yield
         if self.execution_context.operation_type == OperationType.SUBSCRIPTION:
             return
-        operation = self.execution_context.operation_name or metrics.ANONYMOUS
         result = self.execution_context.result
-        label = metrics.OPERATION_LABELS(
-            operation, admit=result is not None and not isinstance(result, PreExecutionError)
-        )
         errors = getattr(result, "errors", None) or []
-        codes = [(error.extensions or {}).get("code", "UNKNOWN") for error in errors]
-        outcome = "error" if codes else "ok"
-        duration = time.perf_counter() - started
-        metrics.REQUESTS.labels(label, outcome).inc()
-        metrics.REQUEST_SECONDS.labels(label).observe(duration)
-        for code in codes:
-            metrics.GRAPHQL_ERRORS.labels(code).inc()
-        user_id = getattr(context, "user_id", None)
-        log.info(
-            "graphql",
+        record(
+            operation=self.execution_context.operation_name,
+            codes=[(error.extensions or {}).get("code", "UNKNOWN") for error in errors],
+            duration=time.perf_counter() - started,
+            user_id=getattr(context, "user_id", None),
             request_id=getattr(context, "request_id", None),
-            user_id=str(user_id) if user_id else None,
-            operation=operation,
-            outcome=outcome,
-            error_codes=codes or None,
-            duration_ms=round(duration * 1000, 2),
+            admit=result is not None and not isinstance(result, PreExecutionError),
         )
+
+
+def record(
+    *,
+    operation: str | None,
+    codes: list[str],
+    duration: float,
+    user_id: Any,
+    request_id: str | None,
+    admit: bool,
+) -> None:
+    """The metrics and the log line of one operation (the executor's or the compiled path's)."""
+    operation = operation or metrics.ANONYMOUS
+    label = metrics.OPERATION_LABELS(operation, admit=admit)
+    outcome = "error" if codes else "ok"
+    metrics.REQUESTS.labels(label, outcome).inc()
+    metrics.REQUEST_SECONDS.labels(label).observe(duration)
+    for code in codes:
+        metrics.GRAPHQL_ERRORS.labels(code).inc()
+    log.info(
+        "graphql",
+        request_id=request_id,
+        user_id=str(user_id) if user_id else None,
+        operation=operation,
+        outcome=outcome,
+        error_codes=codes or None,
+        duration_ms=round(duration * 1000, 2),
+    )

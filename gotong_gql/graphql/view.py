@@ -24,6 +24,7 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from gotong_gql import graphiql
+from gotong_gql.compiler.read_path import ReadPath
 from gotong_gql.graphql import http, sse
 from gotong_gql.graphql.context import Context
 from gotong_gql.graphql.credentials import RATE_LIMITED, rate_limited
@@ -105,6 +106,7 @@ class GraphQLView(GraphQL[Context, None]):
         self.guard = guard
         self.persisted = persisted
         self.max_body_bytes = max_body_bytes
+        self.read_path = ReadPath(schema, guard)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -173,8 +175,12 @@ class GraphQLView(GraphQL[Context, None]):
             # One result in a stream: the JSON status rules (a request error is 400) apply.
             media_type = http.GRAPHQL_RESPONSE_JSON
         request.state.operation_name_given = params.operation_name is not None
+        request.state.precharged = None
         try:
-            response, ran = await self._execute(request, params, media_type, context)
+            response = await self.read_path.answer(request, params, media_type, context)
+            ran = response is not None
+            if response is None:
+                response, ran = await self._execute(request, params, media_type, context)
             if ran and resolved.register is not None:
                 await self.persisted.register(resolved.register, params.query or "", cache)
             if not request.state.rate_limit_charged:

@@ -4,47 +4,44 @@ A rule is a pure predicate over the task's columns (creator_id, assignee_id, sta
 actor's id and roles. The services refuse with `ensure` and `Task.viewerCan*` answers with
 `allows`, so that what the API offers and what it accepts cannot disagree. Each rule is a
 conjunction of a person test and a status test, simple enough to be compiled to SQL
-(`creator_id = :viewer OR :is_admin`, `status IN (...)`). What the input adds (a valid title, an
+(`TaskRule.sql`). What the input adds (a valid title, an
 assignee who exists) is the service's to check, not the rule's.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import and_
+
+from gotong_gql import policy
 from gotong_gql.errors import DomainError, forbidden
 from gotong_gql.task.models import Task
 
-Who = Callable[[Task, uuid.UUID, frozenset[str]], bool]
-
-
-def manages(task: Task, actor_id: uuid.UUID, roles: frozenset[str]) -> bool:
-    return task.creator_id == actor_id or "admin" in roles
-
-
-def is_assignee(task: Task, actor_id: uuid.UUID, roles: frozenset[str]) -> bool:
-    return task.assignee_id == actor_id
-
-
-def anyone(task: Task, actor_id: uuid.UUID, roles: frozenset[str]) -> bool:
-    return True
+MANAGES = policy.IsViewer("creator_id") | policy.ADMIN
+IS_ASSIGNEE = policy.IsViewer("assignee_id")
+ANYONE = policy.Anyone()
 
 
 @dataclass(frozen=True)
 class TaskRule:
     action: str
-    who: Who
+    who: policy.Rule
     refusal: str  # the FORBIDDEN message when `who` says no
     statuses: frozenset[str]
 
     def allows(self, task: Task, actor_id: uuid.UUID, roles: frozenset[str] = frozenset()) -> bool:
-        return self.who(task, actor_id, roles) and task.status in self.statuses
+        return self.who.allows(task, actor_id, roles) and task.status in self.statuses
+
+    def sql(self, row: Any, viewer: policy.SqlViewer) -> Any:
+        """The same predicate over a task row in SQL (the query compiler's `viewerCan*`)."""
+        return and_(self.who.sql(row, viewer), row.c.status.in_(sorted(self.statuses)))
 
     def ensure(self, task: Task, actor_id: uuid.UUID, roles: frozenset[str] = frozenset()) -> None:
         """FORBIDDEN for the wrong person first, then INVALID_TRANSITION for the wrong state."""
-        if not self.who(task, actor_id, roles):
+        if not self.who.allows(task, actor_id, roles):
             raise forbidden(self.refusal)
         if task.status not in self.statuses:
             raise DomainError(
@@ -57,13 +54,13 @@ class TaskRule:
 _ACTIVE = frozenset({"open", "assigned", "in_progress"})
 _MANAGER_ONLY = "only the task's creator or an admin may {} it"
 
-UPDATE = TaskRule("update", manages, _MANAGER_ONLY.format("update"), _ACTIVE)
+UPDATE = TaskRule("update", MANAGES, _MANAGER_ONLY.format("update"), _ACTIVE)
 ASSIGN = TaskRule(
-    "assign", manages, _MANAGER_ONLY.format("assign"), frozenset({"open", "assigned"})
+    "assign", MANAGES, _MANAGER_ONLY.format("assign"), frozenset({"open", "assigned"})
 )
-CLAIM = TaskRule("claim", anyone, "", frozenset({"open"}))
-START = TaskRule("start", is_assignee, "only the assignee starts the task", frozenset({"assigned"}))
+CLAIM = TaskRule("claim", ANYONE, "", frozenset({"open"}))
+START = TaskRule("start", IS_ASSIGNEE, "only the assignee starts the task", frozenset({"assigned"}))
 COMPLETE = TaskRule(
-    "complete", is_assignee, "only the assignee completes the task", frozenset({"in_progress"})
+    "complete", IS_ASSIGNEE, "only the assignee completes the task", frozenset({"in_progress"})
 )
-CANCEL = TaskRule("cancel", manages, _MANAGER_ONLY.format("cancel"), _ACTIVE)
+CANCEL = TaskRule("cancel", MANAGES, _MANAGER_ONLY.format("cancel"), _ACTIVE)

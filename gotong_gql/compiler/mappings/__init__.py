@@ -1,0 +1,1 @@
+"""One module per group of GraphQL types: which spec each field has (compiler/registry.py)."""

@@ -1,0 +1,132 @@
+"""A plan: one operation compiled to one SQL statement, and how to run it.
+
+The statement selects two values: the operation's whole `data` as JSON text, and whether the
+viewer's account exists (a token can outlive its account; then the executor answers, with its
+error). The viewer's id is the statement's one run-time parameter; everything else the operation
+says (arguments, variables, directives) is fixed in the plan, whose key therefore holds the
+variables' values. The SQL text depends only on the operation's shape, so PostgreSQL prepares it
+once per connection (asyncpg's statement cache) whatever the values.
+
+The statement runs on a pooled connection through the driver itself (asyncpg's `fetchrow`,
+aiosqlite's `execute`), outside any transaction: one statement is one snapshot, and the request
+costs one round trip, not BEGIN, SELECT and ROLLBACK.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import GraphQLSchema, OperationDefinitionNode
+from sqlalchemy import Text, cast, exists, literal_column, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gotong_gql.compiler import registry
+from gotong_gql.compiler.build import VIEWER_ID, Builder, Selected, Unsupported
+from gotong_gql.compiler.dialect import Dialect
+from gotong_gql.graphql.permissions import IsAuthenticated
+from gotong_gql.user.models import User
+
+
+@dataclass(frozen=True)
+class Plan:
+    sql: str
+    names: tuple[str, ...]  # the positional parameters' names
+    values: dict[str, Any]  # their values, processed for the driver (the viewer's is set per run)
+    processors: dict[str, Any]
+    pg: bool
+
+    def arguments(self, viewer_id: uuid.UUID | None) -> list[Any]:
+        values = []
+        for name in self.names:
+            value = viewer_id if name == VIEWER_ID else self.values[name]
+            if name == VIEWER_ID and name in self.processors:
+                value = self.processors[name](value)
+            values.append(value)
+        return values
+
+    async def run(self, engine: AsyncEngine, viewer_id: uuid.UUID | None) -> tuple[str, bool]:
+        """The `data` JSON text, and whether the viewer (if any) exists."""
+        arguments = self.arguments(viewer_id)
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver: Any = raw.driver_connection
+            if self.pg:
+                row = await driver.fetchrow(self.sql, *arguments)
+            else:
+                cursor = await driver.execute(self.sql, arguments)
+                try:
+                    row = await cursor.fetchone()
+                finally:
+                    await cursor.close()
+        assert row is not None
+        return row[0], bool(row[1])
+
+
+def compile_operation(
+    *,
+    strawberry_schema: Any,
+    operation: OperationDefinitionNode,
+    fragments: dict[str, Any],
+    variables: Any,
+    engine: AsyncEngine,
+    settings: Any,
+    signed_in: bool,
+) -> Plan:
+    """The plan of a validated query operation, or `Unsupported`."""
+    registry.load()
+    schema: GraphQLSchema = strawberry_schema._schema
+    dialect = Dialect(engine.dialect.name)
+    builder = Builder(
+        dialect=dialect,
+        schema=schema,
+        fragments=fragments,
+        variables=variables,
+        settings=settings,
+        signed_in=signed_in,
+        strawberry=strawberry_schema,
+    )
+    root = schema.query_type
+    assert root is not None
+    pairs = []
+    for selected in builder.root(root, operation.selection_set):
+        pairs.append((selected.name, _root_field(builder, selected)))
+    if not pairs:
+        raise Unsupported("empty")
+    users = User.__table__
+    viewer_exists: Any = literal_column("1")
+    if signed_in:
+        viewer_exists = exists(select(users.c.id).where(users.c.id == builder.viewer_id))
+    data = dialect.obj(pairs)
+    if dialect.pg:
+        data = cast(data, Text)  # text, not json: the driver would decode it
+    statement = select(data.label("data"), viewer_exists.label("viewer"))
+    compiled = statement.compile(
+        dialect=engine.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    names = tuple(compiled.positiontup or ())
+    params = compiled.construct_params()
+    processors = dict(compiled._bind_processors)
+    values = {
+        name: processors[name](params[name]) if name in processors else params[name]
+        for name in names
+        if name != VIEWER_ID
+    }
+    return Plan(compiled.string, names, values, processors, dialect.pg)
+
+
+def _root_field(builder: Builder, selected: Selected) -> Any:
+    name = selected.nodes[0].name.value
+    if name == "__typename":
+        from gotong_gql.compiler.dialect import quote
+
+        return quote("Query")
+    if name.startswith("__"):
+        raise Unsupported("introspection")
+    declared = registry.strawberry_field(selected.definition)
+    permissions = getattr(declared, "permission_classes", None) or []
+    if IsAuthenticated in permissions and not builder.signed_in:
+        raise Unsupported("unauthenticated")
+    spec = registry.spec_of("Query", selected.definition, name)
+    return spec.sql(builder, None, selected)

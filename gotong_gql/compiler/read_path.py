@@ -1,0 +1,223 @@
+"""The compiled path of /graphql: a query operation answered by one SQL statement, or handed to
+the executor whole.
+
+`answer` returns a response, or None: then the view runs the executor, which answers exactly as
+before (every error, every refusal). The compiled path answers only what it can answer alike: a
+valid query operation within the limits (the same parse, validation rules, cost counter and rate
+limit as the executor's QueryGuard), with a valid token or none, whose every field the compiler
+knows. Everything else is a fallback, counted by reason in `gotong_graphql_read_path_total` and
+logged at debug level. A rate-limit charge made here is not made again by the executor
+(`request.state.precharged`).
+
+The response is the statement's JSON text with `extensions.cost` around it: the data is never
+decoded and encoded again in Python.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import OrderedDict
+from typing import Any
+
+import structlog
+from graphql import (
+    DocumentNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    get_operation_ast,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql.execution.values import get_variable_values
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gotong_gql import metrics
+from gotong_gql.compiler.build import Unsupported
+from gotong_gql.compiler.plan import Plan, compile_operation
+from gotong_gql.graphql import observability
+from gotong_gql.graphql.cost import CostCounter, DocumentShape, points_for
+from gotong_gql.graphql.inputs import nul_in_inputs
+from gotong_gql.graphql.limits import MAX_SAFE_INTEGER
+from gotong_gql.security import TokenError
+
+log = structlog.get_logger("gotong_gql.compiler")
+CACHE_SIZE = 1000
+
+
+class Fallback(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class _Lru(OrderedDict[Any, Any]):
+    def remember(self, key: Any, value: Any) -> Any:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > CACHE_SIZE:
+            self.popitem(last=False)
+        return value
+
+
+class ReadPath:
+    """Per app: the parsed documents and the plans, each in a bounded cache."""
+
+    def __init__(self, schema: Any, guard: Any) -> None:
+        self.strawberry = schema
+        self.schema = schema._schema
+        self.guard = guard
+        self.documents: _Lru = _Lru()
+        self.plans: _Lru = _Lru()
+
+    async def answer(self, request: Request, params: Any, media_type: str, context: Any) -> Any:
+        services = context.services
+        if not services.settings.graphql_compiled_reads:
+            return None
+        started = time.perf_counter()
+        try:
+            return await self._answer(request, params, media_type, context, started)
+        except Fallback as fallback:
+            reason = fallback.reason
+        except Exception:
+            # A defect of the compiler must never cost the client its answer.
+            log.warning("compiler failed", operation=params.operation_name, exc_info=True)
+            reason = "error"
+        metrics.READ_PATH.labels("executor", reason).inc()
+        log.debug("executor", reason=reason, operation=params.operation_name)
+        return None
+
+    def _document(self, query: str | None) -> DocumentNode:
+        if not query:
+            raise Fallback("invalid")
+        document = self.documents.get(query)
+        if document is None:
+            try:
+                document = parse(query, max_tokens=self.guard.limits.max_tokens)
+            except GraphQLError:
+                document = False
+            else:
+                rules = (*specified_rules, self.guard.rule)
+                if validate(self.schema, document, rules):
+                    document = False
+            self.documents.remember(query, document)
+        if document is False:
+            raise Fallback("invalid")
+        return document
+
+    async def _answer(
+        self, request: Request, params: Any, media_type: str, context: Any, started: float
+    ) -> Response:
+        document = self._document(params.query)
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if len(operations) > 1 and params.operation_name is None:
+            raise Fallback("invalid")
+        operation = get_operation_ast(document, params.operation_name)
+        if operation is None:
+            raise Fallback("invalid")
+        if operation.operation != OperationType.QUERY:
+            raise Fallback(operation.operation.value)
+        variables = get_variable_values(
+            self.schema, operation.variable_definitions or (), params.variables or {}
+        )
+        if isinstance(variables, list) or nul_in_inputs(document, variables.coerced):
+            raise Fallback("invalid")
+        user_id = _user_id(context)
+        nodes = CostCounter(self.schema, DocumentShape(document), variables).count(
+            operation.selection_set, self.schema.query_type
+        )
+        if nodes > self.guard.limits.max_cost:
+            raise Fallback("invalid")
+        plan = self._plan(document, operation, params, variables, context, user_id is not None)
+        points = points_for(nodes)
+        decision = await self.guard.charge(request, user_id, points)
+        if decision is not None and not decision.allowed:
+            request.state.precharged = decision
+            raise Fallback("rate limited")
+        try:
+            data, viewer_exists = await plan.run(context.services.engine, user_id)
+        except Exception:
+            request.state.precharged = decision
+            log.warning("compiled read failed", operation=params.operation_name, exc_info=True)
+            self.plans.remember(self._key(params, user_id is not None), Unsupported("error"))
+            raise Fallback("error") from None
+        if not viewer_exists:
+            request.state.precharged = decision
+            raise Fallback("viewer")
+        cost = {
+            "nodes": min(nodes, MAX_SAFE_INTEGER),
+            "maxNodes": self.guard.limits.max_cost,
+            "points": points,
+        }
+        body = b'{"data":%s,"extensions":%s}' % (
+            data.encode(),
+            json.dumps({"cost": cost}, separators=(",", ":")).encode(),
+        )
+        metrics.READ_PATH.labels("compiled", "").inc()
+        observability.record(
+            operation=params.operation_name,
+            codes=[],
+            duration=time.perf_counter() - started,
+            user_id=user_id,
+            request_id=context.request_id,
+            admit=True,
+        )
+        request.state.rate_limit_charged = True
+        return Response(body, 200, media_type=f"{media_type}; charset=utf-8")
+
+    @staticmethod
+    def _key(params: Any, signed_in: bool) -> Any:
+        variables = json.dumps(params.variables or {}, sort_keys=True)
+        return (params.query, params.operation_name, variables, signed_in)
+
+    def _plan(
+        self,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        params: Any,
+        variables: Any,
+        context: Any,
+        signed_in: bool,
+    ) -> Plan:
+        key = self._key(params, signed_in)
+        plan = self.plans.get(key)
+        if plan is None:
+            fragments = {
+                d.name.value: d
+                for d in document.definitions
+                if isinstance(d, FragmentDefinitionNode)
+            }
+            try:
+                plan = compile_operation(
+                    strawberry_schema=self.strawberry,
+                    operation=operation,
+                    fragments=fragments,
+                    variables=variables,
+                    engine=context.services.engine,
+                    settings=context.services.settings,
+                    signed_in=signed_in,
+                )
+            except Unsupported as unsupported:
+                plan = unsupported
+            self.plans.remember(key, plan)
+        if isinstance(plan, Unsupported):
+            raise Fallback(_bounded(plan.reason))
+        return plan
+
+
+def _user_id(context: Any) -> uuid.UUID | None:
+    if not context.token:
+        return None
+    try:
+        return context.services.tokens.decode(context.token, "access").user_id
+    except TokenError:
+        raise Fallback("token") from None
+
+
+def _bounded(reason: str) -> str:
+    """A metric label: the type and field, never a value."""
+    return reason[:80]
