@@ -21,13 +21,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from graphql import GraphQLObjectType
+from graphql import GraphQLObjectType, get_named_type
 from sqlalchemy import Text, cast, func, literal_column, select
+from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import BindParameter
 
 from gotong_gql.compiler.build import Builder, Selected, Unsupported
 from gotong_gql.compiler.dialect import quote
+from gotong_gql.compiler.registry import TABLES
 from gotong_gql.compiler.specs import Spec, object_type
 from gotong_gql.errors import DomainError
 from gotong_gql.graphql.errors import ApiError
@@ -57,10 +59,17 @@ class Connection(Spec):
             wanted = window(listing.order, page_args, nested=self.nested)
         except (DomainError, ApiError) as exc:
             raise Unsupported("refused arguments") from exc
-        query = listing.query
+        # The node's own columns (a listing may select joined rows too, as the vouches' does).
+        table = TABLES[node_type(object_type(selected))]
+        query = listing.query.with_only_columns(*table.c)
         if self.nested:
             query = _correlated(query, row.c[self.parent_column], row)
         return connection(b, Listing(query, listing.order), wanted, selected)
+
+
+def node_type(connection_type: GraphQLObjectType) -> str:
+    edge = get_named_type(connection_type.fields["edges"].type)
+    return get_named_type(edge.fields["node"].type).name
 
 
 def _correlated(query: Any, parent: Any, row: Any) -> Any:
@@ -166,11 +175,18 @@ def cursor(b: Builder, order: Order, row: Any) -> Any:
     if not b.dialect.pg:
         kinds = ",".join(("n" if key.nullable else "") + key.kind for key in order.keys)
         return func.gql_cursor(quote(order.node), quote(order.name), quote(kinds), *values)
-    text: Any = literal_column("'['") + func.to_json(cast(quote(order.node), Text))
-    text = text + literal_column("','") + func.to_json(cast(quote(order.name), Text))
+    parts = [
+        literal_column("'['"),
+        func.to_json(cast(quote(order.node), Text)),
+        literal_column("','"),
+        func.to_json(cast(quote(order.name), Text)),
+    ]
     for key, value in zip(order.keys, values, strict=True):
-        text = text + literal_column("','") + _pg_key(key, value)
-    text = text + literal_column("']'")
+        parts += [literal_column("','"), _pg_key(key, value)]
+    parts.append(literal_column("']'"))
+    text: Any = cast(parts[0], Text)
+    for part in parts[1:]:
+        text = text.op("||")(part)
     encoded = func.encode(
         func.convert_to(text, literal_column("'UTF8'")), literal_column("'base64'")
     )
@@ -186,7 +202,8 @@ def _pg_key(key: Key, value: Any) -> Any:
             )
         )
     elif key.kind == "float":
-        form = func.to_json(func.encode(func.float8send(value), literal_column("'hex'")))
+        double = cast(value, DOUBLE_PRECISION)
+        form = func.to_json(func.encode(func.float8send(double), literal_column("'hex'")))
     elif key.kind == "int":
         form = cast(value, Text)
     elif key.kind == "uuid":

@@ -7,20 +7,25 @@ from __future__ import annotations
 
 import uuid
 
+from gotong_gql import policy
 from gotong_gql.contribution.models import Contribution
+
+OWNS = policy.IsViewer("user_id")
+MAY_VERIFY = policy.VERIFIER & policy.Not(OWNS)
+MAY_ADD_EVIDENCE = OWNS
 
 
 def is_verifier(roles: frozenset[str]) -> bool:
-    return bool(roles & {"verifier", "admin"})
+    return bool(roles & set(policy.VERIFIER.roles))
 
 
 def owns(contribution: Contribution, actor_id: uuid.UUID) -> bool:
-    return contribution.user_id == actor_id
+    return OWNS.allows(contribution, actor_id, frozenset())
 
 
 def may_verify(contribution: Contribution, actor_id: uuid.UUID, roles: frozenset[str]) -> bool:
-    return is_verifier(roles) and not owns(contribution, actor_id)
+    return MAY_VERIFY.allows(contribution, actor_id, roles)
 
 
 def may_add_evidence(contribution: Contribution, actor_id: uuid.UUID) -> bool:
-    return owns(contribution, actor_id)
+    return MAY_ADD_EVIDENCE.allows(contribution, actor_id, frozenset())

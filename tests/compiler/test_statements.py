@@ -55,3 +55,94 @@ async def test_task_list_is_one_statement(api):
     assert edges[0]["node"]["skills"] == [{"name": "common"}, {"name": "skill-2"}]
     assert edges[0]["node"]["status"] == "ASSIGNED"
     assert body["extensions"]["cost"]["nodes"] > 0
+
+
+PROFILE = """query Profile($username: String!) { user(by: {username: $username}) {
+  id username bio location createdAt email roles
+  skills { proficiency endorsementsCount skill { name } }
+  contributions(first: 20) { totalCount pageInfo { hasNextPage endCursor }
+    edges { cursor node { id title contributionType verificationStatus createdAt
+      skills { name } viewerCanVerify viewerCanAddEvidence } } }
+  vouchesReceived(first: 20) { edges { node { id weightHint message createdAt
+    voucher { username } skill { name } } } } } }"""
+TASK_DETAIL = """query TaskDetail($id: ID!) { task(id: $id) {
+  id title description status difficulty estimatedHours createdAt completedAt metadata
+  creator { username } assignee { username } skills { name } viewerCanStart viewerCanCancel
+  assignments(first: 20) { edges { node { status assignedAt completedAt user { username }
+    assignedBy { username } } } }
+  history(first: 20) { totalCount edges { node { action at after actor { username } } } } } }"""
+CONTRIBUTE = """mutation($input: ContributionCreateInput!) { contributionCreate(input: $input)
+  { errors { code } } }"""
+VOUCH = """mutation($input: VouchCreateInput!) { vouchCreate(input: $input) { errors { code } } }"""
+
+
+async def both_paths(api, query, variables, token) -> tuple[dict, dict]:
+    """The answer of the compiled path (which must answer) and of the executor."""
+    settings = api.services.settings
+    before = compiled_count()
+    compiled = await api.post(query, variables, token)
+    assert compiled_count() == before + 1, "the compiled path did not answer"
+    object.__setattr__(settings, "graphql_compiled_reads", False)
+    try:
+        executed = await api.post(query, variables, token)
+    finally:
+        object.__setattr__(settings, "graphql_compiled_reads", True)
+    assert compiled.status_code == executed.status_code == 200
+    return compiled.json(), executed.json()
+
+
+async def test_profile_and_task_detail_answer_as_the_executor(api):
+    skills = ["carpentry", "masonry", "plumbing"]
+    ayu = await register(api, "ayu")
+    await api.gql(
+        "mutation($s: [String!]) { accountUpdate(input: {skills: $s}) { errors { code } } }",
+        {"s": skills},
+        ayu.token,
+    )
+    for index in range(25):
+        data = await api.gql(
+            CONTRIBUTE,
+            {
+                "input": {
+                    "contributionType": "COMMUNITY_SERVICE",
+                    "title": f"Work {index}",
+                    "skills": [skills[index % 3]],
+                }
+            },
+            ayu.token,
+        )
+        assert data["contributionCreate"]["errors"] == []
+    for index in range(4):
+        friend = await register(api, f"friend{index}")
+        data = await api.gql(
+            VOUCH,
+            {"input": {"voucheeId": ayu.id, "skill": skills[index % 3], "weightHint": "MODERATE"}},
+            friend.token,
+        )
+        assert data["vouchCreate"]["errors"] == []
+    verifier = await create_user(api, "vera", ["verifier"])
+    organizer = await create_user(api, "org", ["organizer"])
+    task = await create_task(api, organizer, title="Fix the roof", skills=["carpentry"])
+    result = await api.gql(ASSIGN, {"t": task["id"], "u": ayu.id}, organizer.token)
+    assert result["taskAssign"]["errors"] == []
+
+    for token in (ayu.token, verifier.token, organizer.token):
+        compiled, executed = await both_paths(api, PROFILE, {"username": "AYU"}, token)
+        assert compiled == executed
+        compiled, executed = await both_paths(api, TASK_DETAIL, {"id": task["id"]}, token)
+        assert compiled == executed
+    user = compiled["data"]["task"]
+    assert user["assignments"]["edges"][0]["node"]["user"] == {"username": "ayu"}
+    profile, _ = await both_paths(api, PROFILE, {"username": "ayu"}, ayu.token)
+    assert profile["data"]["user"]["email"] is not None
+    assert len(profile["data"]["user"]["contributions"]["edges"]) == 20
+    assert profile["data"]["user"]["contributions"]["pageInfo"]["hasNextPage"] is True
+    assert profile["data"]["user"]["contributions"]["totalCount"] == 25
+    assert len(profile["data"]["user"]["vouchesReceived"]["edges"]) == 4
+    profile, _ = await both_paths(api, PROFILE, {"username": "ayu"}, verifier.token)
+    assert profile["data"]["user"]["email"] is None
+    for query, variables in ((PROFILE, {"username": "ayu"}), (TASK_DETAIL, {"id": task["id"]})):
+        await asyncio.sleep(0.1)  # asyncpg's query logger reports earlier statements late
+        with api.statements as counter:
+            await api.post(query, variables, ayu.token)
+        assert counter.driver_count == 1, counter.driver_statements

@@ -12,7 +12,7 @@ from gotong_gql.compiler.connection import Connection
 from gotong_gql.compiler.dialect import quote
 from gotong_gql.compiler.mappings.tasks import SKILLS
 from gotong_gql.compiler.registry import register
-from gotong_gql.compiler.specs import Computed, Custom, Refused, when
+from gotong_gql.compiler.specs import Column, Computed, Custom, Refused, when
 from gotong_gql.contribution import service as contributions
 from gotong_gql.skill.models import UserSkill
 from gotong_gql.task import queries as task_queries
@@ -115,4 +115,10 @@ register(
         )
     ),
 )
-register("UserSkill", None, skill=Custom(_skill_of_user_skill))
+register(
+    "UserSkill",
+    None,
+    skill=Custom(_skill_of_user_skill),
+    proficiency=Column("proficiency"),
+    endorsementsCount=Column("endorsements_count"),
+)
