@@ -84,6 +84,12 @@ class Dialect:
             return func.coalesce(aggregated, literal_column("'[]'::json", PG_JSON))
         return func.json_group_array(func.json(element) if element_is_json else element)
 
+    def values(self, elements: Sequence[Any]) -> Any:
+        """A JSON array of these JSON values, in this order."""
+        if self.pg:
+            return func.json_build_array(*elements, type_=PG_JSON)
+        return func.json_array(*(func.json(element) for element in elements))
+
     def boolean(self, condition: Any) -> Any:
         if self.pg:
             return cast(condition, Boolean)

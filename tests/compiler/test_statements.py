@@ -146,3 +146,35 @@ async def test_profile_and_task_detail_answer_as_the_executor(api):
         with api.statements as counter:
             await api.post(query, variables, ayu.token)
         assert counter.driver_count == 1, counter.driver_statements
+
+
+NODES = """query Nodes($ids: [ID!]!, $one: ID!) {
+  node(id: $one) { __typename id ... on Task { title creator { username } } }
+  nodes(ids: $ids) { id __typename ...on User { username } ... on Task { status } } }"""
+
+
+async def test_node_and_nodes_answer_as_the_executor(api):
+    organizer = await create_user(api, "org", ["organizer"])
+    task = await create_task(api, organizer, title="Paint the hall")
+    ids = [
+        task["id"],
+        organizer.id,
+        "VGFzazpub3QtYS11dWlk",  # base64 "Task:not-a-uuid"
+        "bm90IGEgZ2xvYmFsIGlk",  # base64 "not a global id"
+        "UGFnZUluZm86eA==",  # base64 "PageInfo:x": not a Node
+        "VGFzazowMDAwMDAwMC0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDA=",  # a Task that is not
+    ]
+    compiled, executed = await both_paths(
+        api, NODES, {"ids": ids, "one": task["id"]}, organizer.token
+    )
+    assert compiled == executed
+    nodes = compiled["data"]["nodes"]
+    assert [node and node["__typename"] for node in nodes] == [
+        "Task",
+        "User",
+        None,
+        None,
+        None,
+        None,
+    ]
+    assert compiled["data"]["node"]["creator"] == {"username": "org"}

@@ -6,6 +6,8 @@ import uuid
 from typing import Any
 
 from sqlalchemy import func, null, select
+from strawberry import relay
+from strawberry.types.base import StrawberryObjectDefinition
 
 from gotong_gql.compiler.build import Builder, Selected, Unsupported
 from gotong_gql.compiler.connection import Connection
@@ -84,9 +86,45 @@ def _unsupported(reason: str) -> Any:
     return build
 
 
+# The Node types whose `resolve_nodes` is a plain load by id (graphql/nodes.py `load_nodes`).
+PLAIN_NODES = ("Task", "User", "Skill", "Contribution", "Verification", "Vouch")
+
+
+def _node(b: Builder, global_id: str, nodes: list[Any]) -> Any:
+    """What `node(id:)` answers for one id (graphql/nodes.py): null unless it names a Node."""
+    try:
+        parsed = relay.GlobalID.from_id(global_id)
+        key = uuid.UUID(parsed.node_id)
+    except ValueError:
+        return null()
+    definition = b.strawberry.get_type_by_name(parsed.type_name)
+    origin = getattr(definition, "origin", None)
+    if not (
+        isinstance(definition, StrawberryObjectDefinition)
+        and isinstance(origin, type)
+        and issubclass(origin, relay.Node)
+    ):
+        return null()
+    if parsed.type_name not in PLAIN_NODES:
+        raise Unsupported(f"node {parsed.type_name}")
+    target = TABLES[parsed.type_name].alias()
+    query = select(b.object(parsed.type_name, target, nodes)).where(target.c.id == key).limit(1)
+    return b.dialect.nested(query.scalar_subquery())
+
+
+def _one_node(b: Builder, row: Any, selected: Selected) -> Any:
+    return _node(b, selected.args["id"], selected.nodes)
+
+
+def _many_nodes(b: Builder, row: Any, selected: Selected) -> Any:
+    return b.dialect.values([_node(b, value, selected.nodes) for value in selected.args["ids"]])
+
+
 register(
     "Query",
     None,
+    node=Custom(_one_node),
+    nodes=Custom(_many_nodes),
     task=by_global_id("Task"),
     me=one("User", _me),
     user=one("User", _user_by),
