@@ -22,10 +22,13 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import MetaData, insert, text
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from gotong_gql.audit.chain import AUDIT_CHAIN, GENESIS, audit_content, link_hash
 
 SEED = 20240601
 BENCH_USERNAME = "bench_viewer"
@@ -283,6 +286,18 @@ def around_rows(rng: random.Random, now: datetime, rows: Rows) -> None:
             )
 
 
+def chain_audit(entries: list[dict[str, Any]]) -> tuple[int, str]:
+    """Numbers and hashes the audit entries in time order, as the app's audit chain does
+    (gotong_gql/audit/chain.py); the chain's head (seq, hash) after the last."""
+    seq, head = 0, GENESIS
+    for entry in sorted(entries, key=lambda entry: (entry["at"], entry["id"])):
+        seq += 1
+        digest = link_hash(audit_content(SimpleNamespace(**entry)), seq, head)
+        entry.update(seq=seq, prev_hash=head, hash=digest)
+        head = digest
+    return seq, head
+
+
 def seed_rows(n_tasks: int, n_users: int) -> tuple[Rows, Seeded]:
     now = datetime.now(UTC).replace(microsecond=0)
     rows = base_rows(random.Random(SEED), now, n_tasks, n_users)
@@ -319,6 +334,7 @@ async def seed(url: str, n_tasks: int, n_users: int) -> Seeded:
     """Inserts the rows (SQLAlchemy core, tables reflected from the migrated database), then
     ANALYZE, so that every server starts with the same statistics."""
     rows, seeded = seed_rows(n_tasks, n_users)
+    chain_audit_head = chain_audit(rows["audit_log"])
     engine = create_async_engine(url)
     try:
         async with engine.begin() as connection:
@@ -327,6 +343,16 @@ async def seed(url: str, n_tasks: int, n_users: int) -> Seeded:
             for table in TABLES:
                 if rows[table]:
                     await connection.execute(insert(metadata.tables[table]), rows[table])
+            # The audit log names its actor without a foreign key (gotong_gql/audit/models.py);
+            # a smart comment gives PostGraphile the relation it would otherwise not see.
+            await connection.execute(
+                text("COMMENT ON TABLE audit_log IS '@foreignKey (actor_id) references users (id)'")
+            )
+            seq, head = chain_audit_head
+            await connection.execute(
+                text("UPDATE audit_chain_heads SET seq = :seq, hash = :hash WHERE chain = :chain"),
+                {"seq": seq, "hash": head, "chain": AUDIT_CHAIN},
+            )
         async with engine.connect() as connection:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
             await connection.execute(text("ANALYZE"))

@@ -15,6 +15,7 @@ costs one round trip, not BEGIN, SELECT and ROLLBACK.
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,18 +103,43 @@ def compile_operation(
     if dialect.pg:
         data = cast(data, Text)  # text, not json: the driver would decode it
     statement = select(data.label("data"), viewer_exists.label("viewer"))
-    compiled = statement.compile(
-        dialect=engine.dialect, compile_kwargs={"render_postcompile": True}
-    )
-    names = tuple(compiled.positiontup or ())
-    params = compiled.construct_params()
-    processors = dict(compiled._bind_processors)
+    state = _compiled(statement, engine)
+    names = tuple(state.positiontup or ())
+    params, processors = state.parameters, dict(state.processors)
     values = {
         name: processors[name](params[name]) if name in processors else params[name]
         for name in names
         if name != VIEWER_ID
     }
-    return Plan(compiled.string, names, values, processors, dialect.pg)
+    return Plan(state.statement, names, values, processors, dialect.pg)
+
+
+STATEMENTS: OrderedDict[Any, Any] = OrderedDict()
+STATEMENT_CACHE_SIZE = 500
+
+
+def _compiled(statement: Any, engine: AsyncEngine) -> Any:
+    """The statement's SQL and parameters (an `ExpandedState`), its text compiled once per
+    shape: SQLAlchemy's cache key leaves the bound values out, so two operations that differ
+    only in their values (another task's id, another page size) share one compiled statement,
+    and the values are taken from the new one. Expanding IN lists are rendered per call (their
+    length is in the text). Uses the compiler's documented `construct_expanded_state` path with
+    the extracted parameters of the cache key, as SQLAlchemy's own compiled cache does."""
+    key = statement._generate_cache_key()
+    shape = (engine.dialect.name, key.key)
+    compiled = STATEMENTS.get(shape)
+    if compiled is None:
+        # With its cache key, the compiled statement can map another statement's values.
+        compiled = statement.compile(dialect=engine.dialect, cache_key=key)
+        STATEMENTS[shape] = compiled
+        while len(STATEMENTS) > STATEMENT_CACHE_SIZE:
+            STATEMENTS.popitem(last=False)
+        extracted = None
+    else:
+        STATEMENTS.move_to_end(shape)
+        extracted = key.bindparams
+    parameters = compiled.construct_params(extracted_parameters=extracted, _no_postcompile=True)
+    return compiled._process_parameters_for_postcompile(parameters)
 
 
 def _root_field(builder: Builder, selected: Selected) -> Any:

@@ -112,27 +112,22 @@ class ReadPath:
     async def _answer(
         self, request: Request, params: Any, media_type: str, context: Any, started: float
     ) -> Response:
-        document = self._document(params.query)
-        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-        if len(operations) > 1 and params.operation_name is None:
-            raise Fallback("invalid")
-        operation = get_operation_ast(document, params.operation_name)
-        if operation is None:
-            raise Fallback("invalid")
-        if operation.operation != OperationType.QUERY:
-            raise Fallback(operation.operation.value)
-        variables = get_variable_values(
-            self.schema, operation.variable_definitions or (), params.variables or {}
-        )
-        if isinstance(variables, list) or nul_in_inputs(document, variables.coerced):
-            raise Fallback("invalid")
         user_id = _user_id(context)
-        nodes = CostCounter(self.schema, DocumentShape(document), variables).count(
-            operation.selection_set, self.schema.query_type
-        )
-        if nodes > self.guard.limits.max_cost:
-            raise Fallback("invalid")
-        plan = self._plan(document, operation, params, variables, context, user_id is not None)
+        key = self._key(params, user_id is not None)
+        entry = self.plans.get(key)
+        if entry is None:
+            try:
+                entry = self._prepare(params, context, user_id is not None)
+            except Fallback as fallback:
+                entry = fallback.reason
+            except Exception:
+                # A defect of the compiler: logged once, and this operation left to the executor.
+                log.warning("compiler failed", operation=params.operation_name, exc_info=True)
+                entry = "error"
+            self.plans.remember(key, entry)
+        if isinstance(entry, str):
+            raise Fallback(entry)
+        plan, nodes = entry
         points = points_for(nodes)
         decision = await self.guard.charge(request, user_id, points)
         if decision is not None and not decision.allowed:
@@ -143,7 +138,7 @@ class ReadPath:
         except Exception:
             request.state.precharged = decision
             log.warning("compiled read failed", operation=params.operation_name, exc_info=True)
-            self.plans.remember(self._key(params, user_id is not None), Unsupported("error"))
+            self.plans.remember(key, "error")
             raise Fallback("error") from None
         if not viewer_exists:
             request.state.precharged = decision
@@ -169,44 +164,48 @@ class ReadPath:
         request.state.rate_limit_charged = True
         return Response(body, 200, media_type=f"{media_type}; charset=utf-8")
 
+    def _prepare(self, params: Any, context: Any, signed_in: bool) -> tuple[Plan, int]:
+        """The plan and the cost of an operation, or Fallback: once per plan key."""
+        document = self._document(params.query)
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if len(operations) > 1 and params.operation_name is None:
+            raise Fallback("invalid")
+        operation = get_operation_ast(document, params.operation_name)
+        if operation is None:
+            raise Fallback("invalid")
+        if operation.operation != OperationType.QUERY:
+            raise Fallback(operation.operation.value)
+        variables = get_variable_values(
+            self.schema, operation.variable_definitions or (), params.variables or {}
+        )
+        if isinstance(variables, list) or nul_in_inputs(document, variables.coerced):
+            raise Fallback("invalid")
+        nodes = CostCounter(self.schema, DocumentShape(document), variables).count(
+            operation.selection_set, self.schema.query_type
+        )
+        if nodes > self.guard.limits.max_cost:
+            raise Fallback("invalid")
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        try:
+            plan = compile_operation(
+                strawberry_schema=self.strawberry,
+                operation=operation,
+                fragments=fragments,
+                variables=variables,
+                engine=context.services.engine,
+                settings=context.services.settings,
+                signed_in=signed_in,
+            )
+        except Unsupported as unsupported:
+            raise Fallback(_bounded(unsupported.reason)) from None
+        return plan, nodes
+
     @staticmethod
     def _key(params: Any, signed_in: bool) -> Any:
         variables = json.dumps(params.variables or {}, sort_keys=True)
         return (params.query, params.operation_name, variables, signed_in)
-
-    def _plan(
-        self,
-        document: DocumentNode,
-        operation: OperationDefinitionNode,
-        params: Any,
-        variables: Any,
-        context: Any,
-        signed_in: bool,
-    ) -> Plan:
-        key = self._key(params, signed_in)
-        plan = self.plans.get(key)
-        if plan is None:
-            fragments = {
-                d.name.value: d
-                for d in document.definitions
-                if isinstance(d, FragmentDefinitionNode)
-            }
-            try:
-                plan = compile_operation(
-                    strawberry_schema=self.strawberry,
-                    operation=operation,
-                    fragments=fragments,
-                    variables=variables,
-                    engine=context.services.engine,
-                    settings=context.services.settings,
-                    signed_in=signed_in,
-                )
-            except Unsupported as unsupported:
-                plan = unsupported
-            self.plans.remember(key, plan)
-        if isinstance(plan, Unsupported):
-            raise Fallback(_bounded(plan.reason))
-        return plan
 
 
 def _user_id(context: Any) -> uuid.UUID | None:
