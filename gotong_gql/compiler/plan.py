@@ -103,9 +103,9 @@ def compile_operation(
     if dialect.pg:
         data = cast(data, Text)  # text, not json: the driver would decode it
     statement = select(data.label("data"), viewer_exists.label("viewer"))
-    state = _compiled(statement, engine)
+    state, processors = _compiled(statement, engine)
     names = tuple(state.positiontup or ())
-    params, processors = state.parameters, dict(state.processors)
+    params = state.parameters
     values = {
         name: processors[name](params[name]) if name in processors else params[name]
         for name in names
@@ -118,7 +118,7 @@ STATEMENTS: OrderedDict[Any, Any] = OrderedDict()
 STATEMENT_CACHE_SIZE = 500
 
 
-def _compiled(statement: Any, engine: AsyncEngine) -> Any:
+def _compiled(statement: Any, engine: AsyncEngine) -> tuple[Any, dict[str, Any]]:
     """The statement's SQL and parameters (an `ExpandedState`), its text compiled once per
     shape: SQLAlchemy's cache key leaves the bound values out, so two operations that differ
     only in their values (another task's id, another page size) share one compiled statement,
@@ -139,7 +139,9 @@ def _compiled(statement: Any, engine: AsyncEngine) -> Any:
         STATEMENTS.move_to_end(shape)
         extracted = key.bindparams
     parameters = compiled.construct_params(extracted_parameters=extracted, _no_postcompile=True)
-    return compiled._process_parameters_for_postcompile(parameters)
+    state = compiled._process_parameters_for_postcompile(parameters)
+    # The expanded IN parameters' processors, and every other parameter's.
+    return state, {**compiled._bind_processors, **state.processors}
 
 
 def _root_field(builder: Builder, selected: Selected) -> Any:
