@@ -124,12 +124,14 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 
 
 @pytest.fixture
-def settings(database: Database, tmp_path: Path) -> Settings:
+def settings(database: Database, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     return Settings(
         gotong_env="test",
         database_url=database.url,
         jwt_secret=JWT_SECRET,
         var_dir=tmp_path / "var",
+        # Tests that count the executor's statements run every query on the executor.
+        graphql_compiled_reads=request.node.get_closest_marker("executor") is None,
     )
 
 

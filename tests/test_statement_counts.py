@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.helpers import create_task, create_user, register
+
+# The executor's statements (DataLoaders); the compiled path is one statement (tests/compiler).
+pytestmark = pytest.mark.executor
 
 TASKS = """{ tasks(first: 50) { edges { node {
   id title creator { username } assignee { username } skills { name }

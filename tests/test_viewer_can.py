@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from tests.helpers import create_task, create_user, register
 
 ACTIONS = ("Update", "Assign", "Claim", "Start", "Complete", "Cancel")
@@ -205,6 +207,7 @@ PAGE = """query($n: Int!) {
 }""" % " ".join(f"viewerCan{action}" for action in ACTIONS)
 
 
+@pytest.mark.executor
 async def test_a_page_of_viewer_can_costs_no_statement_per_row(api, monkeypatch):
     siti = await create_user(api, "siti", ["organizer"])
     workers = [await register(api, f"worker{index}") for index in range(5)]

@@ -73,6 +73,7 @@ class ReadPath:
         self.guard = guard
         self.documents: _Lru = _Lru()
         self.plans: _Lru = _Lru()
+        self.settings: Any = None  # the settings the plans were made with
 
     async def answer(self, request: Request, params: Any, media_type: str, context: Any) -> Any:
         services = context.services
@@ -113,6 +114,11 @@ class ReadPath:
         self, request: Request, params: Any, media_type: str, context: Any, started: float
     ) -> Response:
         user_id = _user_id(context)
+        settings = context.services.settings
+        if settings is not self.settings:
+            # Plans read settings (e.g. VOUCH_MIN_REPUTATION); settings are replaced, not changed.
+            self.plans.clear()
+            self.settings = settings
         key = self._key(params, user_id is not None)
         entry = self.plans.get(key)
         if entry is None:

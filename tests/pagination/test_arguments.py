@@ -198,6 +198,7 @@ async def test_last_10000_is_refused_before_execution(api, twelve):
     assert counter.count == 0
 
 
+@pytest.mark.executor
 async def test_total_count_and_look_ahead_run_only_when_selected(api, twelve):
     siti, _ = twelve
     plain = "query($a: String) { tasks(first: 3, after: $a) { edges { cursor } %s } }"
