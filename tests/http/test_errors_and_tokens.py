@@ -28,6 +28,9 @@ def broken_lookup(monkeypatch):
     monkeypatch.setattr(service, "find_user", broken)
 
 
+# An unexpected error inside the executor (the compiled path never raises into a response: a
+# failing statement is handed to the executor, tests/compiler).
+@pytest.mark.executor
 @pytest.mark.parametrize(
     ("accept", "media_type"),
     [("application/graphql-response+json", GRAPHQL_RESPONSE), ("application/json", JSON)],
@@ -60,6 +63,7 @@ async def test_unexpected_errors_are_masked_with_the_request_id(
     assert "SECRET-DETAIL-42" in caplog.text
 
 
+@pytest.mark.executor
 async def test_the_client_request_id_is_kept(api, broken_lookup):
     token = (await register(api, "ayu")).token
     response = await api.client.post(
