@@ -133,7 +133,7 @@ class ReadPath:
             self.plans.remember(key, entry)
         if isinstance(entry, str):
             raise Fallback(entry)
-        plan, nodes = entry
+        plan, nodes, name = entry
         points = points_for(nodes)
         decision = await self.guard.charge(request, user_id, points)
         if decision is not None and not decision.allowed:
@@ -160,7 +160,7 @@ class ReadPath:
         )
         metrics.READ_PATH.labels("compiled", "").inc()
         observability.record(
-            operation=params.operation_name,
+            operation=name,
             codes=[],
             duration=time.perf_counter() - started,
             user_id=user_id,
@@ -170,7 +170,7 @@ class ReadPath:
         request.state.rate_limit_charged = True
         return Response(body, 200, media_type=f"{media_type}; charset=utf-8")
 
-    def _prepare(self, params: Any, context: Any, signed_in: bool) -> tuple[Plan, int]:
+    def _prepare(self, params: Any, context: Any, signed_in: bool) -> tuple[Plan, int, str | None]:
         """The plan and the cost of an operation, or Fallback: once per plan key."""
         document = self._document(params.query)
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
@@ -206,7 +206,8 @@ class ReadPath:
             )
         except Unsupported as unsupported:
             raise Fallback(_bounded(unsupported.reason)) from None
-        return plan, nodes
+        # The operation's name as the executor reports it (metrics, logs): the document's.
+        return plan, nodes, operation.name.value if operation.name else None
 
     @staticmethod
     def _key(params: Any, signed_in: bool) -> Any:
