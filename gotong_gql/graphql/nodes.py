@@ -1,8 +1,9 @@
 """`node`/`nodes` support: load rows by the uuids inside global ids, keeping the order.
 
 An id that names no object, or a type that is not a Node (AuditEntry, WebhookEvent, Witness, an
-unknown name), or that is not a global id at all, resolves to null: the same answer as an id of
-a deleted object, so ids reveal nothing and never fail the whole list.
+unknown name), or an interface (`Node` itself, `UserError`: no object is of an interface type
+alone), or that is not a global id at all, resolves to null: the same answer as an id of a
+deleted object, so ids reveal nothing and never fail the whole list.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def _node_type(info: Any, global_id: str) -> tuple[type[relay.Node], str] | None
     except ValueError:
         return None
     definition = info.schema.get_type_by_name(parsed.type_name)
-    if not isinstance(definition, StrawberryObjectDefinition):
+    if not isinstance(definition, StrawberryObjectDefinition) or definition.is_interface:
         return None
     origin = definition.origin
     if not (isinstance(origin, type) and issubclass(origin, relay.Node)):
