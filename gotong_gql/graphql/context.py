@@ -59,6 +59,7 @@ class Context:
     _session: AsyncSession | None = None
     _viewer: Viewer | None = None
     _viewer_loaded: bool = False
+    _closed: bool = False
     loaders: Loaders = field(init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _viewer_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -71,8 +72,16 @@ class Context:
     @asynccontextmanager
     async def db(self) -> AsyncIterator[AsyncSession]:
         """The request's session, one user at a time: resolvers run concurrently, and an
-        AsyncSession (one connection) must not."""
+        AsyncSession (one connection) must not.
+
+        Work that outlives the response gets a session of its own, closed at once: when a
+        non-null root field fails, graphql-core answers at once and cancels the sibling
+        resolvers, but a DataLoader batch already sent runs on in its own task (see `close`)."""
         async with self._lock:
+            if self._closed:
+                async with self.services.session_factory() as session:
+                    yield session
+                return
             if self._session is None:
                 self._session = self.services.session_factory()
             yield self._session
@@ -88,9 +97,15 @@ class Context:
         self._actor = self._actor_reputation = None
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """The end of the request: its session goes back to the pool. Under the lock, so that a
+        statement still running on it (a DataLoader batch that a sibling field's error left
+        behind) finishes first: closing the session under it broke the connection and turned
+        the whole answer into an error."""
+        async with self._lock:
+            self._closed = True
+            if self._session is not None:
+                session, self._session = self._session, None
+                await session.close()
 
     @property
     def user_id(self) -> uuid.UUID | None:
