@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import MetaData, insert, text
+from sqlalchemy import MetaData, insert, text, update
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from gotong_gql.audit.chain import AUDIT_CHAIN, GENESIS, link_hash
 
 SEED = 20240601
 BENCH_USERNAME = "bench_viewer"
@@ -283,10 +285,25 @@ def around_rows(rng: random.Random, now: datetime, rows: Rows) -> None:
             )
 
 
+def chain_audit_log(entries: list[dict[str, Any]]) -> tuple[int, str]:
+    """Number and hash the entries in time order, as the app's units of work do
+    (gotong_gql/audit/chain.py): `seq` and the hashes are NOT NULL. The chain's head."""
+    seq, prev = 0, GENESIS
+    entries.sort(key=lambda entry: (entry["at"], entry["id"]))
+    for entry in entries:
+        seq += 1
+        digest = link_hash(entry, seq, prev)
+        entry.update(seq=seq, prev_hash=prev, hash=digest)
+        prev = digest
+    return seq, prev
+
+
 def seed_rows(n_tasks: int, n_users: int) -> tuple[Rows, Seeded]:
     now = datetime.now(UTC).replace(microsecond=0)
     rows = base_rows(random.Random(SEED), now, n_tasks, n_users)
     around_rows(random.Random(SEED + 1), now, rows)
+    head_seq, head_hash = chain_audit_log(rows["audit_log"])
+    rows["audit_chain_heads"] = [{"chain": AUDIT_CHAIN, "seq": head_seq, "hash": head_hash}]
     history = Counter(entry["entity_id"] for entry in rows["audit_log"])
     assignments = Counter(assignment["task_id"] for assignment in rows["task_assignments"])
     detail = max(rows["tasks"], key=lambda task: (history[task["id"]], task["created_at"]))
@@ -323,10 +340,20 @@ async def seed(url: str, n_tasks: int, n_users: int) -> Seeded:
     try:
         async with engine.begin() as connection:
             metadata = MetaData()
-            await connection.run_sync(lambda sync: metadata.reflect(sync, only=TABLES))
+            await connection.run_sync(
+                lambda sync: metadata.reflect(sync, only=(*TABLES, "audit_chain_heads"))
+            )
             for table in TABLES:
                 if rows[table]:
                     await connection.execute(insert(metadata.tables[table]), rows[table])
+            # The migration made the chain's head at seq 0; it moves to the last seeded entry.
+            heads = metadata.tables["audit_chain_heads"]
+            for head in rows["audit_chain_heads"]:
+                await connection.execute(
+                    update(heads)
+                    .where(heads.c.chain == head["chain"])
+                    .values(seq=head["seq"], hash=head["hash"], at=datetime.now(UTC))
+                )
         async with engine.connect() as connection:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
             await connection.execute(text("ANALYZE"))
