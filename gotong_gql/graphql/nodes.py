@@ -1,4 +1,5 @@
-"""`node`/`nodes` support: load rows by the uuids inside global ids, keeping the order.
+"""`node`/`nodes` support: load rows by the uuids inside global ids, keeping the order (Core
+rows, gotong_gql/rows.py; a user's without the password hash).
 
 An id that names no object, or a type that is not a Node (AuditEntry, WebhookEvent, Witness, an
 unknown name), or an interface (`Node` itself, `UserError`: no object is of an interface type
@@ -18,6 +19,7 @@ from strawberry import relay
 from strawberry.types.base import StrawberryObjectDefinition
 
 from gotong_gql.graphql.context import Context
+from gotong_gql.rows import USER_EXCLUDED, columns
 
 
 async def load_nodes(
@@ -32,10 +34,9 @@ async def load_nodes(
         except ValueError:
             keys.append(None)
     wanted = [key for key in keys if key is not None]
+    query = select(*columns(model, USER_EXCLUDED)).where(model.id.in_(wanted))
     async with context.db() as session:
-        rows = {
-            row.id: row for row in await session.scalars(select(model).where(model.id.in_(wanted)))
-        }
+        rows = {row.id: row for row in await session.execute(query)}
     return [to_node(rows[key]) if key in rows else None for key in keys]
 
 
