@@ -13,6 +13,10 @@ import redis.asyncio as redis
 class Cache(Protocol):
     async def get(self, key: str) -> Any | None: ...
 
+    async def get_many(self, keys: list[str]) -> list[Any | None]:
+        """The values of the keys, in order, None where none is; one round trip to Redis."""
+        ...
+
     async def set(self, key: str, value: Any, ttl_seconds: int) -> None: ...
 
     async def close(self) -> None: ...
@@ -37,6 +41,9 @@ class InProcessCache:
         self._entries.move_to_end(key)
         return json.loads(value)
 
+    async def get_many(self, keys: list[str]) -> list[Any | None]:
+        return [await self.get(key) for key in keys]
+
     async def set(self, key: str, value: Any, ttl_seconds: int) -> None:
         self._entries[key] = (time.monotonic() + ttl_seconds, json.dumps(value))
         self._entries.move_to_end(key)
@@ -54,6 +61,12 @@ class RedisCache:
     async def get(self, key: str) -> Any | None:
         value = await self._redis.get(key)
         return None if value is None else json.loads(value)
+
+    async def get_many(self, keys: list[str]) -> list[Any | None]:
+        if not keys:
+            return []
+        values = await self._redis.mget(keys)
+        return [None if value is None else json.loads(value) for value in values]
 
     async def set(self, key: str, value: Any, ttl_seconds: int) -> None:
         await self._redis.set(key, json.dumps(value), ex=ttl_seconds)

@@ -96,7 +96,24 @@ def _begin_sqlite(connection: sa.Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+# A pooled PostgreSQL connection older than this is closed and replaced when next checked out,
+# before anything between here and PostgreSQL (a firewall, a proxy, idle_session_timeout) drops
+# it unseen.
+POOL_RECYCLE_SECONDS = 1800
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
+    """The engine of one process.
+
+    PostgreSQL's pool does not ping a connection at each checkout (`pool_pre_ping`): that was one
+    round trip more for every request, to guard against a rare event. A connection that died
+    meanwhile (PostgreSQL restarted, an administrator ended the backend) fails the statement
+    that uses it instead; SQLAlchemy recognises the disconnect error, discards that connection
+    and marks every other connection of the pool, made before the failure, to be replaced at its
+    next checkout. The request that met the dead connection is told to try again
+    (SERVICE_UNAVAILABLE, `retryAfter`; graphql/errors.py), and the next ones get new
+    connections: tests/test_database_restart.py. `pool_recycle` replaces connections that are
+    old, so that the ones a network device may drop silently are not met at all."""
     if settings.is_sqlite:
         _ensure_sqlite_directory(settings.database_url)
         engine = create_async_engine(settings.database_url, echo=settings.database_echo)
@@ -108,10 +125,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         echo=settings.database_echo,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
-        # No ping per checkout (it cost a round trip per request); a connection PostgreSQL
-        # closed is invalidated on its first error and replaced (SQLAlchemy's disconnect
-        # handling), and none lives longer than half an hour.
-        pool_recycle=1800,
+        pool_recycle=POOL_RECYCLE_SECONDS,
     )
 
 

@@ -62,10 +62,15 @@ class Order:
 
 @dataclass(frozen=True)
 class Listing:
-    """What a list shows: a filtered SELECT (its order is replaced) and the order to page it by."""
+    """What a list shows: a filtered SELECT (its order is replaced) and the order to page it by.
+
+    With `rows`, the SELECT lists columns (gotong_gql/rows.py) and a page holds the Core rows
+    themselves (the order's keys ride along as `page_key_<i>`); otherwise it selects ORM
+    entities, and a page holds the instance, or the tuple of them when it selects several."""
 
     query: Select[Any]
     order: Order
+    rows: bool = False
 
 
 @dataclass(frozen=True)
@@ -164,11 +169,11 @@ class QuerySource:
         rows = rows[: window.size]
         if window.backward:
             rows.reverse()
-        return Page(
-            rows=[row[0] if width == 1 else tuple(row[:width]) for row in rows],
-            positions=[tuple(row[width:]) for row in rows],
-            more=more,
-        )
+        if self.listing.rows:
+            found: list[Any] = rows
+        else:
+            found = [row[0] if width == 1 else tuple(row[:width]) for row in rows]
+        return Page(rows=found, positions=[tuple(row[width:]) for row in rows], more=more)
 
     async def count(self) -> int:
         query = select(func.count()).select_from(_ones(self.listing.query).subquery())

@@ -42,6 +42,16 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
+# How late (seconds) a token's `exp` and early its `nbf` are still accepted: clocks differ.
+LEEWAY_SECONDS = 5
+
+
+def expired(claims: TokenClaims, now: datetime | None = None) -> bool:
+    """Whether checked claims have expired since (`decode` tells at the time it checks)."""
+    moment = now or datetime.now(UTC)
+    return moment > claims.expires_at + timedelta(seconds=LEEWAY_SECONDS)
+
+
 class TokenError(Exception):
     def __init__(self, code: Literal["INVALID_TOKEN", "TOKEN_EXPIRED"], message: str) -> None:
         super().__init__(message)
@@ -108,7 +118,7 @@ class TokenCodec:
         try:
             decoded = jwt.decode(token, self._key, algorithms=[TOKEN_ALGORITHM])
             registry = jwt.JWTClaimsRegistry(
-                leeway=5,
+                leeway=LEEWAY_SECONDS,
                 iss={"essential": True, "value": self._issuer},
                 aud={"essential": True, "value": self._audience},
                 sub={"essential": True},

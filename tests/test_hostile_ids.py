@@ -51,15 +51,51 @@ async def test_a_forged_cursor_is_bad_user_input(api, siti, name):
         assert body["data"] == ({"me": None} if name == "nested" else None)
 
 
-async def test_node_of_a_type_that_is_not_a_node_is_null(api, siti):
-    for type_name in ["AuditEntry", "WebhookEvent", "WebhookFailure", "Witness", "Nope", ""]:
-        global_id = b64(f"{type_name}:{uuid.uuid4()}")
+NOT_NODE_TYPES = [
+    "AuditEntry",
+    "WebhookEvent",
+    "WebhookFailure",
+    "Witness",
+    "Nope",
+    "",
+    # Interfaces: no object is of an interface type alone.
+    "Node",
+    "UserError",
+    # Types of the schema that are not objects with ids: a page, a connection, the roots, an
+    # enum, a scalar, an input, an introspection type.
+    "PageInfo",
+    "TaskConnection",
+    "Query",
+    "Mutation",
+    "Role",
+    "String",
+    "DateTime",
+    "TaskFilter",
+    "__Type",
+]
+
+
+@pytest.mark.parametrize("type_name", NOT_NODE_TYPES)
+async def test_node_of_a_type_that_is_not_a_node_is_null(api, siti, type_name):
+    for node_id in [str(uuid.uuid4()), "x", ""]:
+        global_id = b64(f"{type_name}:{node_id}")
         data = await api.gql(
             "query($id: ID!) { node(id: $id) { id } nodes(ids: [$id, $id]) { id } }",
             {"id": global_id},
             siti.token,
         )
-        assert data == {"node": None, "nodes": [None, None]}, type_name
+        assert data == {"node": None, "nodes": [None, None]}, (type_name, node_id)
+
+
+async def test_node_of_an_interface_type_is_null_next_to_a_real_node(api, siti):
+    task = await create_task(api, siti, title="Two")
+    ids = [b64(f"Node:{uuid.uuid4()}"), task["id"], b64(f"UserError:{uuid.uuid4()}")]
+    data = await api.gql(
+        "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Task { title } } }",
+        {"ids": ids},
+        siti.token,
+    )
+    assert data == {"nodes": [None, {"id": task["id"], "title": "Two"}, None]}
 
 
 async def test_node_of_a_malformed_id_is_null(api, siti):

@@ -13,16 +13,19 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import secrets
+import subprocess
 import sys
+import tarfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-from harness.base import BENCH_DIR, BenchError
+from harness.base import BENCH_DIR, REPO_DIR, BenchError
 from harness.database import database_dsn
 from harness.processes import Process, free_port, gotong_env, venv_script
 
@@ -43,10 +46,11 @@ class Server:
     process: Process
     port: int
     headers: dict[str, str] = field(default_factory=dict)  # besides Content-Type
+    name: str | None = None  # instead of the key's label
 
     @property
     def label(self) -> str:
-        return LABELS[self.key]
+        return self.name or LABELS[self.key]
 
     @property
     def url(self) -> str:
@@ -73,8 +77,18 @@ def token_ttl_s(seconds: float) -> int:
     return 900 + int(seconds)
 
 
-def gotong(url: str, log_dir: Path, viewer_id: uuid.UUID, valid_for_s: float) -> Server:
-    """gotong-gql and an access token of `viewer_id` valid for `valid_for_s` more seconds."""
+def gotong(
+    url: str,
+    log_dir: Path,
+    viewer_id: uuid.UUID,
+    valid_for_s: float,
+    source: tuple[str, Path] | None = None,
+) -> Server:
+    """gotong-gql and an access token of `viewer_id` valid for `valid_for_s` more seconds.
+
+    With `source` (a git ref and the directory its `gotong_gql` package was exported to, see
+    `export_ref`), the server runs that code instead of the working tree's, on the same
+    virtualenv (its dependencies must be the same)."""
     from gotong_gql.security import TokenCodec
     from gotong_gql.settings import Settings
 
@@ -93,9 +107,43 @@ def gotong(url: str, log_dir: Path, viewer_id: uuid.UUID, valid_for_s: float) ->
         }
     )
     port = free_port()
-    command = [venv_script("gotong-gql"), "serve", "--port", str(port)]
-    process = Process("gotong-gql", command, env, log_dir / "gotong-gql.log")
-    return Server("gotong", process, port, {"Authorization": f"Bearer {token}"})
+    headers = {"Authorization": f"Bearer {token}"}
+    if source is None:
+        command = [venv_script("gotong-gql"), "serve", "--port", str(port)]
+        process = Process("gotong-gql", command, env, log_dir / "gotong-gql.log")
+        return Server("gotong", process, port, headers)
+    ref, directory = source
+    # `python -c` puts its working directory first on sys.path: the exported package is
+    # imported before the working tree's (installed in the virtualenv in editable mode).
+    serve = "from gotong_gql.cli import app; app()"
+    command = [sys.executable, "-c", serve, "serve", "--port", str(port)]
+    process = Process(f"gotong-gql@{ref}", command, env, log_dir / "gotong-gql-ref.log")
+    process.cwd = directory
+    return Server("gotong", process, port, headers, name=f"gotong-gql at {ref}")
+
+
+def export_ref(ref: str, directory: Path) -> str:
+    """Writes the `gotong_gql` package of git ref `ref` under `directory`; its commit."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--verify", f"{ref}^{{commit}}"],
+            cwd=REPO_DIR,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", commit, "gotong_gql"],
+            cwd=REPO_DIR,
+            capture_output=True,
+            check=True,
+        ).stdout
+    except subprocess.CalledProcessError as exc:
+        raise BenchError(f"--compare {ref}: {exc.stderr.strip() or exc}") from None
+    directory.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(directory, filter="data")
+    return commit
 
 
 def floor(url: str, log_dir: Path) -> Server:

@@ -5,11 +5,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from gotong_gql.audit.chain import AUDIT_CHAIN, Link, audit_content
 from gotong_gql.audit.models import AuditLog
 from gotong_gql.keyset import Key, Listing, Order
+from gotong_gql.rows import rows_of
 from gotong_gql.uow import UnitOfWork
 
 
@@ -62,5 +61,5 @@ HISTORY_ORDER = Order(
 
 def entry_listing(entity: str, entity_id: uuid.UUID) -> Listing:
     """An entity's audit trail, oldest first."""
-    query = select(AuditLog).where(AuditLog.entity == entity, AuditLog.entity_id == entity_id)
-    return Listing(query, HISTORY_ORDER)
+    query = rows_of(AuditLog).where(AuditLog.entity == entity, AuditLog.entity_id == entity_id)
+    return Listing(query, HISTORY_ORDER, rows=True)

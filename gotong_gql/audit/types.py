@@ -8,6 +8,7 @@ from strawberry.scalars import JSON
 
 from gotong_gql.audit.models import AuditLog
 from gotong_gql.graphql.context import Context
+from gotong_gql.graphql.loaders import now_or_later
 from gotong_gql.user.types import UserType
 
 
@@ -42,11 +43,14 @@ class AuditEntryType:
         )
 
     @strawberry.field(description="Who made the change; null for the system (a job, the CLI).")
-    async def actor(self, info: strawberry.Info[Context, None]) -> UserType | None:
+    def actor(self, info: strawberry.Info[Context, None]) -> UserType | None:
         if self.row.actor_id is None:
             return None
-        user: Any = await info.context.loaders.users_by_id.load(self.row.actor_id)
-        return UserType.from_row(user) if user else None
+        return now_or_later(info.context.loaders.users_by_id.load(self.row.actor_id), _user_type)
+
+
+def _user_type(row: Any) -> UserType | None:
+    return UserType.from_row(row) if row else None
 
 
 @strawberry.type(

@@ -16,6 +16,7 @@ from gotong_gql.db import utcnow
 from gotong_gql.errors import DomainError, FieldError, validate
 from gotong_gql.evidence.models import Evidence
 from gotong_gql.keyset import Key, Listing, Order
+from gotong_gql.rows import rows_of
 from gotong_gql.skill.models import Skill
 from gotong_gql.skill.service import ensure_skills, normalise_skill_names
 from gotong_gql.task import rules as task_rules
@@ -282,7 +283,7 @@ VERIFICATION_ORDER = Order(
 
 def contribution_listing(contribution_filter: ContributionFilter) -> Listing:
     """Contributions newest first."""
-    query = select(Contribution)
+    query = rows_of(Contribution)
     if contribution_filter.user_id:
         query = query.where(Contribution.user_id == contribution_filter.user_id)
     if contribution_filter.task_id:
@@ -293,4 +294,4 @@ def contribution_listing(contribution_filter: ContributionFilter) -> Listing:
         )
     if contribution_filter.contribution_type:
         query = query.where(Contribution.contribution_type == contribution_filter.contribution_type)
-    return Listing(query, CONTRIBUTION_ORDER)
+    return Listing(query, CONTRIBUTION_ORDER, rows=True)

@@ -17,6 +17,7 @@ from gotong_gql.evidence import service as evidence_service
 from gotong_gql.evidence.types import EvidenceType
 from gotong_gql.graphql.context import Context
 from gotong_gql.graphql.errors import CODE, ERRORS, UserError, error_code
+from gotong_gql.graphql.loaders import now_or_later
 from gotong_gql.graphql.nodes import load_nodes
 from gotong_gql.graphql.pagination import (
     After,
@@ -99,9 +100,20 @@ class VerificationType(relay.Node):
         return reputation_multiplier(self.evidence_quality_score)
 
     @strawberry.field(description="The verifier.")
-    async def verifier(self, info: strawberry.Info[Context, None]) -> UserType:
-        user = await info.context.loaders.users_by_id.load(self.row.verifier_id)
-        return UserType.from_row(user)
+    def verifier(self, info: strawberry.Info[Context, None]) -> UserType:
+        return now_or_later(info.context.loaders.users_by_id.load(self.row.verifier_id), _user)
+
+
+def _user(row: Any) -> UserType:
+    return UserType.from_row(row)
+
+
+def _task(row: Any) -> TaskType | None:
+    return TaskType.from_row(row) if row else None
+
+
+def _skills(rows: list[Any]) -> list[SkillType]:
+    return [SkillType.from_row(skill) for skill in rows]
 
 
 @strawberry.enum(description="What the verifiers' consensus says of a contribution.")
@@ -157,22 +169,20 @@ class ContributionType(relay.Node):
         return await load_nodes(info, Contribution, node_ids, cls.from_row)
 
     @strawberry.field(description="Who did the work.")
-    async def user(self, info: strawberry.Info[Context, None]) -> UserType:
-        user = await info.context.loaders.users_by_id.load(self.row.user_id)
-        assert user is not None  # foreign key, ON DELETE CASCADE
-        return UserType.from_row(user)
+    def user(self, info: strawberry.Info[Context, None]) -> UserType:
+        # A foreign key, ON DELETE CASCADE: never null.
+        return now_or_later(info.context.loaders.users_by_id.load(self.row.user_id), _user)
 
     @strawberry.field(description="The task it completed; null for standalone work.")
-    async def task(self, info: strawberry.Info[Context, None]) -> TaskType | None:
+    def task(self, info: strawberry.Info[Context, None]) -> TaskType | None:
         if self.row.task_id is None:
             return None
-        task = await info.context.loaders.tasks_by_id.load(self.row.task_id)
-        return TaskType.from_row(task) if task else None
+        return now_or_later(info.context.loaders.tasks_by_id.load(self.row.task_id), _task)
 
     @strawberry.field(description="At most 10 skills the work shows.")
-    async def skills(self, info: strawberry.Info[Context, None]) -> list[SkillType]:
-        rows = await info.context.loaders.skills_by_contribution_id.load(self.row.id)
-        return [SkillType.from_row(skill) for skill in rows]
+    def skills(self, info: strawberry.Info[Context, None]) -> list[SkillType]:
+        loaded = info.context.loaders.skills_by_contribution_id.load(self.row.id)
+        return now_or_later(loaded, _skills)
 
     @strawberry.field(
         description="Its evidence, oldest first; null for users who may not see evidence."

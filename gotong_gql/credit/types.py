@@ -13,6 +13,7 @@ from gotong_gql.credit import accounts
 from gotong_gql.credit.models import CreditAccount, CreditPosting, CreditTransaction
 from gotong_gql.graphql.context import Actor, Context
 from gotong_gql.graphql.errors import UserError
+from gotong_gql.graphql.loaders import now_or_later
 from gotong_gql.graphql.nodes import load_nodes
 from gotong_gql.user.types import UserType
 
@@ -75,15 +76,18 @@ class CreditAccountType(relay.Node):
         return [cls.from_row(row) if row and may_see(actor, row) else None for row in rows]
 
     @strawberry.field(description="The user whose account this is; null for the community's.")
-    async def owner(self, info: Info) -> UserType | None:
+    def owner(self, info: Info) -> UserType | None:
         if self.row.user_id is None:
             return None
-        user: Any = await info.context.loaders.users_by_id.load(self.row.user_id)
-        return UserType.from_row(user) if user else None
+        return now_or_later(info.context.loaders.users_by_id.load(self.row.user_id), _user_type)
 
     @strawberry.field(description="Whether this is the community account.")
     def community(self) -> bool:
         return self.row.kind == "community"
+
+
+def _user_type(row: Any) -> UserType | None:
+    return UserType.from_row(row) if row else None
 
 
 @strawberry.enum(description="What a credit transaction was for.")

@@ -18,8 +18,8 @@ from starlette.websockets import WebSocket
 from gotong_gql.db import is_lock_timeout
 from gotong_gql.graphql.errors import ApiError, unauthenticated
 from gotong_gql.graphql.loaders import Loaders
-from gotong_gql.reputation.service import Reputation, reputation_of
-from gotong_gql.security import TokenError
+from gotong_gql.reputation.service import Reputation
+from gotong_gql.security import TokenClaims, TokenError, expired
 from gotong_gql.services import Services
 from gotong_gql.uow import UnitOfWork, unit_of_work
 from gotong_gql.user.models import User
@@ -59,6 +59,8 @@ class Context:
     _session: AsyncSession | None = None
     _viewer: Viewer | None = None
     _viewer_loaded: bool = False
+    _closed: bool = False
+    _claims: tuple[str, TokenClaims | tuple[str, str]] | None = None
     loaders: Loaders = field(init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _viewer_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -66,13 +68,21 @@ class Context:
     _actor_reputation: asyncio.Future[Reputation | None] | None = None
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.db)
+        self.loaders = Loaders(self.db, self.services)
 
     @asynccontextmanager
     async def db(self) -> AsyncIterator[AsyncSession]:
         """The request's session, one user at a time: resolvers run concurrently, and an
-        AsyncSession (one connection) must not."""
+        AsyncSession (one connection) must not.
+
+        Work that outlives the response gets a session of its own, closed at once: when a
+        non-null root field fails, graphql-core answers at once and cancels the sibling
+        resolvers, but a DataLoader batch already sent runs on in its own task (see `close`)."""
         async with self._lock:
+            if self._closed:
+                async with self.services.session_factory() as session:
+                    yield session
+                return
             if self._session is None:
                 self._session = self.services.session_factory()
             yield self._session
@@ -84,13 +94,39 @@ class Context:
             if self._session is not None:
                 await self._session.close()
                 self._session = None
-        self.loaders = Loaders(self.db)
+        self.loaders = Loaders(self.db, self.services)
         self._actor = self._actor_reputation = None
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """The end of the request: its session goes back to the pool. Under the lock, so that a
+        statement still running on it (a DataLoader batch that a sibling field's error left
+        behind) finishes first: closing the session under it broke the connection and turned
+        the whole answer into an error."""
+        async with self._lock:
+            self._closed = True
+            if self._session is not None:
+                session, self._session = self._session, None
+                await session.close()
+
+    def _access_claims(self) -> TokenClaims:
+        """The access token's claims. Its signature, issuer, audience and type are checked once
+        per token (every field asks); its expiry at every call, as a WebSocket's context
+        outlives its token."""
+        assert self.token
+        if self._claims is None or self._claims[0] != self.token:
+            try:
+                found: TokenClaims | tuple[str, str] = self.services.tokens.decode(
+                    self.token, "access"
+                )
+            except TokenError as exc:
+                found = (exc.code, str(exc))
+            self._claims = (self.token, found)
+        found = self._claims[1]
+        if isinstance(found, tuple):
+            raise TokenError(*found)  # type: ignore[arg-type]
+        if expired(found):
+            raise TokenError("TOKEN_EXPIRED", "token has expired")
+        return found
 
     @property
     def user_id(self) -> uuid.UUID | None:
@@ -98,7 +134,7 @@ class Context:
         if not self.token:
             return None
         try:
-            return self.services.tokens.decode(self.token, "access").user_id
+            return self._access_claims().user_id
         except TokenError:
             return None
 
@@ -107,7 +143,7 @@ class Context:
         if not self.token:
             raise unauthenticated()
         try:
-            return self.services.tokens.decode(self.token, "access").expires_at
+            return self._access_claims().expires_at
         except TokenError as exc:
             raise ApiError("UNAUTHENTICATED", str(exc), reason=exc.code) from None
 
@@ -115,7 +151,7 @@ class Context:
         if not self.token:
             raise unauthenticated()
         try:
-            return self.services.tokens.decode(self.token, "access").user_id
+            return self._access_claims().user_id
         except TokenError as exc:
             raise ApiError("UNAUTHENTICATED", str(exc), reason=exc.code) from None
 
@@ -171,7 +207,7 @@ class Context:
         user = await self.loaders.users_by_id.load(user_id) if user_id else None
         if user is None:
             return None
-        return await reputation_of(self.services, user.id, user.markov_user_id)
+        return await self.loaders.reputations_by_user.load((user.id, user.markov_user_id))
 
     async def require_viewer(self) -> Viewer:
         self.require_user_id()
@@ -198,10 +234,17 @@ class Context:
                 yield uow
         except BaseException as exc:
             # A rollback expires every loaded row: later fields of this request load afresh.
-            self.loaders = Loaders(self.db)
+            self.loaders = Loaders(self.db, self.services)
             self._viewer, self._viewer_loaded = None, False
             if isinstance(exc, DBAPIError) and is_lock_timeout(exc):
                 raise ApiError(
                     "SERVICE_UNAVAILABLE", "the database is busy: try again", retryAfter=1
                 ) from exc
             raise
+        # Committed. The loaders' rows are snapshots of before (gotong_gql/rows.py): the
+        # payload's fields load afresh. The viewer, an instance the unit of work kept up to
+        # date, stays.
+        self.loaders = Loaders(self.db, self.services)
+        if self._viewer is not None:
+            self.loaders.users_by_id.prime(self._viewer.id, self._viewer.user)
+            self.loaders.roles_by_user_id.prime(self._viewer.id, self._viewer.roles)

@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
+from sqlalchemy.exc import DBAPIError
 from strawberry.extensions import SchemaExtension
 
 from gotong_gql import metrics
@@ -108,6 +109,21 @@ class ErrorReporting(SchemaExtension):
                 code = "GRAPHQL_VALIDATION_FAILED" if error.path is None else "BAD_USER_INPUT"
                 error.extensions = {**(error.extensions or {}), "code": code}
             return error
+        if isinstance(original, DBAPIError) and original.connection_invalidated:
+            # A pooled connection found dead (PostgreSQL restarted): the pool replaces its
+            # connections (db.py), and the same request will succeed.
+            log.warning(
+                "database connection lost in %s (request %s): %s",
+                ".".join(str(part) for part in error.path or ()),
+                request_id,
+                original.orig,
+            )
+            return GraphQLError(
+                "the database connection was lost: try again",
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": "SERVICE_UNAVAILABLE", "retryAfter": 1},
+            )
         log.error(
             "unexpected error in %s (request %s)",
             ".".join(str(part) for part in error.path or ()),

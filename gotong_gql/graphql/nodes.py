@@ -1,8 +1,10 @@
-"""`node`/`nodes` support: load rows by the uuids inside global ids, keeping the order.
+"""`node`/`nodes` support: load rows by the uuids inside global ids, keeping the order (Core
+rows, gotong_gql/rows.py; a user's without the password hash).
 
 An id that names no object, or a type that is not a Node (AuditEntry, WebhookEvent, Witness, an
-unknown name), or that is not a global id at all, resolves to null: the same answer as an id of
-a deleted object, so ids reveal nothing and never fail the whole list.
+unknown name), or an interface (`Node` itself, `UserError`: no object is of an interface type
+alone), or that is not a global id at all, resolves to null: the same answer as an id of a
+deleted object, so ids reveal nothing and never fail the whole list.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from strawberry import relay
 from strawberry.types.base import StrawberryObjectDefinition
 
 from gotong_gql.graphql.context import Context
+from gotong_gql.rows import USER_EXCLUDED, columns
 
 
 async def load_nodes(
@@ -31,10 +34,9 @@ async def load_nodes(
         except ValueError:
             keys.append(None)
     wanted = [key for key in keys if key is not None]
+    query = select(*columns(model, USER_EXCLUDED)).where(model.id.in_(wanted))
     async with context.db() as session:
-        rows = {
-            row.id: row for row in await session.scalars(select(model).where(model.id.in_(wanted)))
-        }
+        rows = {row.id: row for row in await session.execute(query)}
     return [to_node(rows[key]) if key in rows else None for key in keys]
 
 
@@ -44,7 +46,7 @@ def _node_type(info: Any, global_id: str) -> tuple[type[relay.Node], str] | None
     except ValueError:
         return None
     definition = info.schema.get_type_by_name(parsed.type_name)
-    if not isinstance(definition, StrawberryObjectDefinition):
+    if not isinstance(definition, StrawberryObjectDefinition) or definition.is_interface:
         return None
     origin = definition.origin
     if not (isinstance(origin, type) and issubclass(origin, relay.Node)):

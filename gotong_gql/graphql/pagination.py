@@ -83,7 +83,9 @@ _INT32 = range(-(2**31), 2**31)
 
 NodeT = TypeVar("NodeT")
 Source = QuerySource | ListSource
-Check = Callable[[], Awaitable[bool]]
+# A pageInfo flag: the answer at once when the page already tells it, else an awaitable of the
+# statement that looks (the fields are synchronous: graphql/loaders.py).
+Check = Callable[[], bool | Awaitable[bool]]
 
 First = Annotated[
     int | None,
@@ -135,14 +137,14 @@ class PageInfo:
     last_cursor: strawberry.Private[str | None]
 
     @strawberry.field(description="Whether nodes follow this page (forwards, after `endCursor`).")
-    async def has_next_page(self) -> bool:
-        return await self.next_check()
+    def has_next_page(self) -> bool:
+        return self.next_check()  # type: ignore[return-value]
 
     @strawberry.field(
         description="Whether nodes precede this page (backwards, before `startCursor`)."
     )
-    async def has_previous_page(self) -> bool:
-        return await self.previous_check()
+    def has_previous_page(self) -> bool:
+        return self.previous_check()  # type: ignore[return-value]
 
     @strawberry.field(
         description="The first edge's cursor: `before` for the previous page; null when empty."
@@ -299,7 +301,7 @@ def window(order: Order, args: PageArgs, *, nested: bool) -> Window:
 
 
 def _known(value: bool) -> Check:
-    async def check() -> bool:
+    def check() -> bool:
         return value
 
     return check
@@ -309,8 +311,8 @@ def _reaches(source: Source, position: Position | None, forward: bool) -> Check:
     if position is None:
         return _known(False)
 
-    async def check() -> bool:
-        return await source.reaches(position, forward)
+    def check() -> Awaitable[bool]:
+        return source.reaches(position, forward)
 
     return check
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gotong_gql.db import utcnow
 from gotong_gql.errors import DomainError
 from gotong_gql.keyset import Key, Listing, Order
+from gotong_gql.rows import rows_of
 from gotong_gql.skill.models import Skill
 
 MAX_SKILL_NAME = 100
@@ -72,8 +73,8 @@ SKILL_ORDER = Order("Skill", "NAME_ASC", (Key(Skill.name, "text"), Key(Skill.id,
 
 
 def skill_listing(search: str | None) -> Listing:
-    query = select(Skill)
+    query = rows_of(Skill)
     if search:
         needle = normalise_skill_name(search)
         query = query.where(func.lower(Skill.name).contains(needle, autoescape=True))
-    return Listing(query, SKILL_ORDER)
+    return Listing(query, SKILL_ORDER, rows=True)

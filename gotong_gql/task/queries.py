@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from gotong_gql.errors import DomainError
 from gotong_gql.keyset import Key, Listing, Order
+from gotong_gql.rows import rows_of
 from gotong_gql.skill.models import Skill
 from gotong_gql.skill.service import normalise_skill_names
 from gotong_gql.task.models import Task, TaskAssignment, TaskSkill
@@ -132,11 +133,11 @@ def task_listing(task_filter: TaskFilter, order: TaskOrder) -> Listing:
         )
     if task_filter.near:
         conditions.extend(_near_conditions(task_filter.near))
-    query = select(Task).where(and_(*conditions)) if conditions else select(Task)
-    return Listing(query, task_order(order, task_filter.near))
+    query = rows_of(Task).where(and_(*conditions)) if conditions else rows_of(Task)
+    return Listing(query, task_order(order, task_filter.near), rows=True)
 
 
 def assignment_listing(task_id: uuid.UUID) -> Listing:
     """A task's assignment history, oldest first."""
-    query = select(TaskAssignment).where(TaskAssignment.task_id == task_id)
-    return Listing(query, ASSIGNMENT_ORDER)
+    query = rows_of(TaskAssignment).where(TaskAssignment.task_id == task_id)
+    return Listing(query, ASSIGNMENT_ORDER, rows=True)

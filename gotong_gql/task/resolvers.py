@@ -135,7 +135,10 @@ class TaskQueries:
         except DomainError:
             return None
         task = await info.context.loaders.tasks_by_id.load(task_id)
-        return TaskType.from_row(task) if task else None
+        if task is None:
+            return None
+        await TaskType.prefetch(info, [task], path=())
+        return TaskType.from_row(task)
 
     @strawberry.field(
         permission_classes=[IsAuthenticated],
@@ -164,11 +167,13 @@ class TaskQueries:
             )
         except DomainError as exc:
             raise query_error(exc) from None
-        return await paginate(
+        connection = await paginate(
             QuerySource(listing, info.context.db),
             PageArgs(first, after, last, before),
             TaskType.from_row,
         )
+        await TaskType.prefetch(info, [edge.node.row for edge in connection.edges])
+        return connection
 
 
 @strawberry.type

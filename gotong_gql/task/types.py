@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
@@ -13,6 +14,7 @@ from gotong_gql.audit import service as audit_service
 from gotong_gql.audit.types import AuditEntryType
 from gotong_gql.graphql.context import Context
 from gotong_gql.graphql.errors import CODE, ERRORS, UserError, error_code
+from gotong_gql.graphql.loaders import now_or_later, prefetch_users, user_ids_wanted
 from gotong_gql.graphql.nodes import load_nodes
 from gotong_gql.graphql.pagination import (
     After,
@@ -23,6 +25,7 @@ from gotong_gql.graphql.pagination import (
     PageArgs,
     paginate,
 )
+from gotong_gql.graphql.selection import selected_below
 from gotong_gql.keyset import QuerySource
 from gotong_gql.skill.types import SkillType
 from gotong_gql.task import queries, rules
@@ -85,11 +88,25 @@ class AssignmentStatus(Enum):
     CANCELLED = strawberry.enum_value("cancelled", description="The task was cancelled.")
 
 
-async def _user(info: strawberry.Info[Context, None], user_id: Any) -> UserType | None:
+def _user(info: strawberry.Info[Context, None], user_id: Any) -> Any:
+    """The user of this id, at once when the loader holds it (graphql/loaders.py); null for
+    none. A synchronous resolver returns it: a UserType, None or an awaitable of either."""
     if user_id is None:
         return None
-    user = await info.context.loaders.users_by_id.load(user_id)
-    return UserType.from_row(user) if user else None
+    return now_or_later(info.context.loaders.users_by_id.load(user_id), _user_type)
+
+
+TASK_USERS = {"creator": "creator_id", "assignee": "assignee_id"}
+ASSIGNMENT_USERS = {"user": "user_id", "assignedBy": "assigned_by_id"}
+HISTORY_USERS = {"actor": "actor_id"}
+
+
+def _user_type(row: Any) -> UserType | None:
+    return UserType.from_row(row) if row else None
+
+
+def _skill_types(rows: list[Any]) -> list[SkillType]:
+    return [SkillType.from_row(skill) for skill in rows]
 
 
 async def _viewer_may(
@@ -118,16 +135,14 @@ class TaskAssignmentType:
         )
 
     @strawberry.field(description="Who was assigned.")
-    async def user(self, info: strawberry.Info[Context, None]) -> UserType:
-        user = await _user(info, self.row.user_id)
-        assert user is not None  # foreign key, ON DELETE RESTRICT
-        return user
+    def user(self, info: strawberry.Info[Context, None]) -> UserType:
+        return _user(info, self.row.user_id)  # foreign key, ON DELETE RESTRICT: never null
 
     @strawberry.field(
         description="Who assigned: the user themselves for a claim; null if the system did."
     )
-    async def assigned_by(self, info: strawberry.Info[Context, None]) -> UserType | None:
-        return await _user(info, self.row.assigned_by_id)
+    def assigned_by(self, info: strawberry.Info[Context, None]) -> UserType | None:
+        return _user(info, self.row.assigned_by_id)
 
 
 @strawberry.type(
@@ -184,20 +199,38 @@ class TaskType(relay.Node):
     ) -> list[Any]:
         return await load_nodes(info, Task, node_ids, cls.from_row)
 
+    @classmethod
+    async def prefetch(
+        cls,
+        info: strawberry.Info[Context, None],
+        rows: list[Any],
+        path: tuple[str, ...] = ("edges", "node"),
+    ) -> None:
+        """Loads what the selection asks of these tasks (at `path` below the resolver's
+        field): their users, their skills, one batch each, the same statements the fields
+        would have sent. The synchronous `creator`, `assignee` and `skills` then answer at
+        once (graphql/loaders.py)."""
+        loaders = info.context.loaders
+        loads = []
+        ids = user_ids_wanted(info, rows, TASK_USERS, path)
+        if ids:
+            loads.append(loaders.users_by_id.load_many(ids))
+        if rows and "skills" in selected_below(info, *path):
+            loads.append(loaders.skills_by_task_id.load_many([row.id for row in rows]))
+        if loads:
+            await asyncio.gather(*loads)
+
     @strawberry.field(description="The organizer who created the task.")
-    async def creator(self, info: strawberry.Info[Context, None]) -> UserType:
-        user = await _user(info, self.row.creator_id)
-        assert user is not None  # foreign key, ON DELETE RESTRICT
-        return user
+    def creator(self, info: strawberry.Info[Context, None]) -> UserType:
+        return _user(info, self.row.creator_id)  # foreign key, ON DELETE RESTRICT: never null
 
     @strawberry.field(description="Who does the task; null while OPEN.")
-    async def assignee(self, info: strawberry.Info[Context, None]) -> UserType | None:
-        return await _user(info, self.row.assignee_id)
+    def assignee(self, info: strawberry.Info[Context, None]) -> UserType | None:
+        return _user(info, self.row.assignee_id)
 
     @strawberry.field(description="At most 10 skills, by name.")
-    async def skills(self, info: strawberry.Info[Context, None]) -> list[SkillType]:
-        rows = await info.context.loaders.skills_by_task_id.load(self.row.id)
-        return [SkillType.from_row(skill) for skill in rows]
+    def skills(self, info: strawberry.Info[Context, None]) -> list[SkillType]:
+        return now_or_later(info.context.loaders.skills_by_task_id.load(self.row.id), _skill_types)
 
     @strawberry.field(description=_can("taskUpdate", "the creator or an admin", rules.UPDATE))
     async def viewer_can_update(self, info: strawberry.Info[Context, None]) -> bool:
@@ -240,12 +273,14 @@ class TaskType(relay.Node):
         last: NestedLast = None,
         before: Before = None,
     ) -> Connection[TaskAssignmentType]:
-        return await paginate(
+        connection = await paginate(
             QuerySource(queries.assignment_listing(self.row.id), info.context.db),
             PageArgs(first, after, last, before),
             TaskAssignmentType.from_row,
             nested=True,
         )
+        await prefetch_users(info, [edge.node.row for edge in connection.edges], ASSIGNMENT_USERS)
+        return connection
 
     @strawberry.field(description="The audit trail of this task, oldest first.")
     async def history(
@@ -256,12 +291,14 @@ class TaskType(relay.Node):
         last: NestedLast = None,
         before: Before = None,
     ) -> Connection[AuditEntryType]:
-        return await paginate(
+        connection = await paginate(
             QuerySource(audit_service.entry_listing("task", self.row.id), info.context.db),
             PageArgs(first, after, last, before),
             AuditEntryType.from_row,
             nested=True,
         )
+        await prefetch_users(info, [edge.node.row for edge in connection.edges], HISTORY_USERS)
+        return connection
 
 
 @strawberry.enum(description="What happened to a task.")

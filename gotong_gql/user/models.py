@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import declared_attr, deferred
 
 from gotong_gql.db import UTCDateTime
 from gotong_gql.models_base import (
@@ -36,6 +39,14 @@ class User(SQLModel, table=True):
     avatar_url: str | None = Field(default=None, max_length=2048)
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        """Only signing in reads the password hash (user/service.py `authenticate`, which
+        selects it explicitly): every other load of a User leaves it out of its SELECT, and
+        reading it from such an instance raises instead of loading it (issue 13)."""
+        column = cls.__table__.c.password_hash  # type: ignore[attr-defined]
+        return {"properties": {"password_hash": deferred(column, raiseload=True)}}
 
 
 class UserRole(SQLModel, table=True):

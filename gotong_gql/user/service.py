@@ -6,7 +6,7 @@ import asyncio
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
 from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
@@ -17,6 +17,7 @@ from gotong_gql.credit.accounts import open_account
 from gotong_gql.db import utcnow
 from gotong_gql.errors import DomainError, FieldError, validate
 from gotong_gql.keyset import Key, Listing, Order
+from gotong_gql.rows import user_columns
 from gotong_gql.security import IssuedToken, TokenCodec, TokenError, hash_password, verify_password
 from gotong_gql.skill.models import Skill, UserSkill
 from gotong_gql.skill.service import ensure_skills, normalise_skill_names
@@ -178,9 +179,12 @@ async def login_user_id(session: AsyncSession, login: str) -> uuid.UUID | None:
 
 async def authenticate(session: AsyncSession, login: str, password: str) -> User:
     """Login with email or username. The same error for an unknown user and a wrong password."""
-    user = await session.scalar(select(User).where(_by_login(login)))
+    # The one read of the hash, which User's mapping leaves out of every other (models.py).
+    found = (
+        await session.execute(select(User, User.password_hash).where(_by_login(login)))
+    ).first()
+    user, known = found if found else (None, None)
     # Argon2 takes a quarter of a second on purpose: off the event loop.
-    known = user.password_hash if user else None
     if not await asyncio.to_thread(verify_password, known, password) or user is None:
         raise DomainError("INVALID_CREDENTIALS", "wrong login or password")
     return user
@@ -333,7 +337,7 @@ PROFICIENCY_ORDER = Order(
 
 def user_listing(*, search: str | None, skill: str | None) -> Listing:
     """Users by username; with `skill`, only those who have it, best (most proficient) first."""
-    query = select(User)
+    query = select(*user_columns())
     if search:
         needle = search.strip().lower()
         query = query.where(
@@ -343,21 +347,22 @@ def user_listing(*, search: str | None, skill: str | None) -> Listing:
             )
         )
     if not skill:
-        return Listing(query, USERNAME_ORDER)
+        return Listing(query, USERNAME_ORDER, rows=True)
     slug = normalise_skill_names([skill], field="filter.skill")[0]
     query = (
         query.join(UserSkill, UserSkill.user_id == User.id)
         .join(Skill, Skill.id == UserSkill.skill_id)
         .where(Skill.name == slug)
     )
-    return Listing(query, PROFICIENCY_ORDER)
+    return Listing(query, PROFICIENCY_ORDER, rows=True)
 
 
 async def find_user(
     session: AsyncSession, *, user_id: uuid.UUID | None, username: str | None
-) -> User | None:
+) -> Any | None:
+    """The user's row (Core, without the password hash: gotong_gql/rows.py), for display."""
     if user_id is not None:
-        return await session.get(User, user_id)
-    return await session.scalar(
-        select(User).where(func.lower(User.username) == (username or "").strip().lower())
-    )
+        condition = User.id == user_id
+    else:
+        condition = func.lower(User.username) == (username or "").strip().lower()
+    return (await session.execute(select(*user_columns()).where(condition))).first()

@@ -9,6 +9,7 @@ import strawberry
 from strawberry import relay
 
 from gotong_gql.graphql.context import Context
+from gotong_gql.graphql.loaders import now_or_later
 from gotong_gql.graphql.nodes import load_nodes
 from gotong_gql.graphql.pagination import (
     After,
@@ -21,7 +22,6 @@ from gotong_gql.graphql.pagination import (
 )
 from gotong_gql.keyset import QuerySource
 from gotong_gql.oidc.types import OidcIdentityType
-from gotong_gql.reputation.service import reputation_of
 from gotong_gql.reputation.types import ReputationType
 from gotong_gql.skill.types import UserSkillType
 from gotong_gql.task import queries as task_queries
@@ -126,18 +126,18 @@ class UserType(relay.Node):
         return CreditAccountType.from_row(account)
 
     @strawberry.field(description="Every user is a CONTRIBUTOR; admins grant the other roles.")
-    async def roles(self, info: strawberry.Info[Context, None]) -> list[Role]:
-        granted = await info.context.loaders.roles_by_user_id.load(self.row.id)
-        return [Role.CONTRIBUTOR, *(role for role in Role if role.value in granted)]
+    def roles(self, info: strawberry.Info[Context, None]) -> list[Role]:
+        return now_or_later(info.context.loaders.roles_by_user_id.load(self.row.id), _roles)
 
     @strawberry.field(description="At most 50: declared, or shown by verified work or vouches.")
-    async def skills(self, info: strawberry.Info[Context, None]) -> list[UserSkillType]:
-        rows = await info.context.loaders.user_skills_by_user_id.load(self.row.id)
-        return [UserSkillType.from_rows(user_skill, skill) for user_skill, skill in rows]
+    def skills(self, info: strawberry.Info[Context, None]) -> list[UserSkillType]:
+        loaded = info.context.loaders.user_skills_by_user_id.load(self.row.id)
+        return now_or_later(loaded, _user_skills)
 
     @strawberry.field(description="From the Markov Engine, cached; null if never known.")
     async def reputation(self, info: strawberry.Info[Context, None]) -> ReputationType | None:
-        value = await reputation_of(info.context.services, self.row.id, self.row.markov_user_id)
+        loader = info.context.loaders.reputations_by_user
+        value = await loader.load((self.row.id, self.row.markov_user_id))
         return ReputationType.from_value(value) if value else None
 
     @strawberry.field(
@@ -234,12 +234,22 @@ class UserType(relay.Node):
         return await _tasks(info, task_queries.TaskFilter(assignee_id=self.row.id), pages)
 
 
+def _roles(granted: frozenset[str]) -> list[Role]:
+    return [Role.CONTRIBUTOR, *(role for role in Role if role.value in granted)]
+
+
+def _user_skills(rows: list[Any]) -> list[UserSkillType]:
+    return [UserSkillType.from_rows(user_skill, skill) for user_skill, skill in rows]
+
+
 async def _tasks(
     info: strawberry.Info[Context, None], task_filter: task_queries.TaskFilter, pages: PageArgs
 ) -> Connection[Any]:
     from gotong_gql.task.types import TaskType
 
     listing = task_queries.task_listing(task_filter, task_queries.TaskOrder())
-    return await paginate(
+    connection = await paginate(
         QuerySource(listing, info.context.db), pages, TaskType.from_row, nested=True
     )
+    await TaskType.prefetch(info, [edge.node.row for edge in connection.edges])
+    return connection

@@ -10,6 +10,7 @@ from strawberry import relay
 
 from gotong_gql.graphql.context import Context
 from gotong_gql.graphql.errors import CODE, ERRORS, UserError, error_code
+from gotong_gql.graphql.loaders import now_or_later
 from gotong_gql.graphql.nodes import load_nodes
 from gotong_gql.skill.models import Skill
 from gotong_gql.skill.types import SkillType
@@ -64,22 +65,29 @@ class VouchType(relay.Node):
     ) -> list[Any]:
         return await load_nodes(info, Vouch, node_ids, cls.from_row)
 
+    # Synchronous: a page of vouches primed the loaders with its users and skills
+    # (`from_joined`), so these answer at once (graphql/loaders.py).
     @strawberry.field(description="Who vouches.")
-    async def voucher(self, info: strawberry.Info[Context, None]) -> UserType:
-        user = await info.context.loaders.users_by_id.load(self.row.voucher_id)
-        return UserType.from_row(user)
+    def voucher(self, info: strawberry.Info[Context, None]) -> UserType:
+        return now_or_later(info.context.loaders.users_by_id.load(self.row.voucher_id), _user)
 
     @strawberry.field(description="Who is vouched for.")
-    async def vouchee(self, info: strawberry.Info[Context, None]) -> UserType:
-        user = await info.context.loaders.users_by_id.load(self.row.vouchee_id)
-        return UserType.from_row(user)
+    def vouchee(self, info: strawberry.Info[Context, None]) -> UserType:
+        return now_or_later(info.context.loaders.users_by_id.load(self.row.vouchee_id), _user)
 
     @strawberry.field(description="The skill vouched for; null for a general vouch.")
-    async def skill(self, info: strawberry.Info[Context, None]) -> SkillType | None:
+    def skill(self, info: strawberry.Info[Context, None]) -> SkillType | None:
         if self.row.skill_id is None:
             return None
-        skill = await info.context.loaders.skills_by_id.load(self.row.skill_id)
-        return SkillType.from_row(skill) if skill else None
+        return now_or_later(info.context.loaders.skills_by_id.load(self.row.skill_id), _skill)
+
+
+def _user(row: Any) -> UserType:
+    return UserType.from_row(row)
+
+
+def _skill(row: Any) -> SkillType | None:
+    return SkillType.from_row(row) if row else None
 
 
 @strawberry.enum(description="Why `vouchCreate` refused.")
