@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +25,8 @@ from gotong_gql.services import Services
 from gotong_gql.uow import UnitOfWork, unit_of_work
 from gotong_gql.user.models import User
 from gotong_gql.user.service import load_user_with_roles
+
+log = logging.getLogger(__name__)
 
 
 class Actor(NamedTuple):
@@ -71,11 +74,24 @@ class Context:
     @asynccontextmanager
     async def db(self) -> AsyncIterator[AsyncSession]:
         """The request's session, one user at a time: resolvers run concurrently, and an
-        AsyncSession (one connection) must not."""
+        AsyncSession (one connection) must not.
+
+        A field error cancels the resolvers still running beside it (graphql-core 3.3 cancels
+        the siblings of a field whose error nulls their parent). Cancelled in the middle of a
+        statement, a resolver leaves its connection unusable (asyncpg closes it, aiosqlite's is
+        closed): that session is discarded, and the resolvers that run after it, elsewhere in
+        the operation, get a new one."""
         async with self._lock:
             if self._session is None:
                 self._session = self.services.session_factory()
-            yield self._session
+            session = self._session
+            try:
+                yield session
+            except asyncio.CancelledError:
+                if self._session is session:
+                    self._session = None
+                await asyncio.shield(_discard(session))
+                raise
 
     async def refresh(self) -> None:
         """Between two events of a subscription: fresh DataLoaders (no stale rows from an earlier
@@ -89,8 +105,11 @@ class Context:
 
     async def close(self) -> None:
         if self._session is not None:
-            await self._session.close()
-            self._session = None
+            session, self._session = self._session, None
+            try:
+                await session.close()
+            except DBAPIError:  # its connection was closed under it (see `db`)
+                await _discard(session)
 
     @property
     def user_id(self) -> uuid.UUID | None:
@@ -205,3 +224,12 @@ class Context:
                     "SERVICE_UNAVAILABLE", "the database is busy: try again", retryAfter=1
                 ) from exc
             raise
+
+
+async def _discard(session: AsyncSession) -> None:
+    """Drop a session whose connection a cancelled statement left unusable: the connection is
+    closed and leaves the pool, and nothing is rolled back on it (nothing can be)."""
+    try:
+        await session.invalidate()
+    except DBAPIError:
+        log.debug("a broken session could not be invalidated", exc_info=True)
