@@ -119,6 +119,8 @@ class Settings(BaseSettings):
     graphql_max_directives: int = Field(default=50, ge=0)
     graphql_max_tokens: int = Field(default=5000, ge=100)
     graphql_max_cost: int = Field(default=5000, ge=1)
+    # Compiled reads (gotong_gql/compiler/): query operations answered by one SQL statement.
+    graphql_compiled_reads: bool = True
     # Rate limits as "N/period" (the `limits` notation: "300/minute", "10/15 minutes"), kept in
     # Redis when REDIS_URL is set, in this process otherwise. A query costs 1 + nodes // 100
     # points, charged to the signed-in user, or to the client IP for anonymous requests.
