@@ -5,13 +5,14 @@ The SQL puts a marker string where such a value goes: `<TOKEN><kind>:<argument>`
 being SQL text (an object key). TOKEN is random per process and never leaves it: every marker is
 replaced before the response is sent, so no stored text can hold one (nobody outside knows it),
 and a marker cannot be confused with data. `resolve` finds the markers in the statement's JSON
-text (each is a whole JSON string), computes each distinct value once, and writes it in as a JSON
-string (or null) in the marker's place. A value that cannot be computed fails the read, and the
-executor answers instead (read_path.py).
+text (each is a whole JSON string), computes each distinct value once (concurrently), and writes
+it in as a JSON string (or null) in the marker's place. A value that cannot be computed fails the
+read, and the executor answers instead (read_path.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
@@ -47,10 +48,13 @@ async def resolve(text: str, services: Any) -> str:
     wanted = {match.group(0) for match in _MARKER.finditer(text)}
     if not wanted:
         return text
-    values = {}
-    for found in wanted:
+    markers = sorted(wanted)
+
+    async def compute(found: str) -> str:
         match = _MARKER.fullmatch(found)
         assert match is not None
         name, argument = match.group(1), json.loads(f'"{match.group(2)}"')
-        values[found] = json.dumps(await KINDS[name](services, argument))
+        return json.dumps(await KINDS[name](services, argument))
+
+    values = dict(zip(markers, await asyncio.gather(*map(compute, markers)), strict=True))
     return _MARKER.sub(lambda match: values[match.group(0)], text)

@@ -386,3 +386,28 @@ async def test_webhook_lists_answer_as_the_executor(api):
     after = first["all"]["pageInfo"]["endCursor"]
     await same(api, WEBHOOKS, {"replayed": False, "after": after}, root)
     await refused(api, WEBHOOKS, {"replayed": False}, ayu)
+
+
+ONLY_JOINED = """query Joined($u: ID!) {
+  contributions(first: 10, filter: {userId: $u}) { edges { node { user { username } } } }
+  vouches(first: 10, filter: {voucheeId: $u}) { edges { node { skill { name } } } }
+  user(by: {id: $u}) { skills { __typename } contributions(first: 5) { edges { __typename } } } }"""
+
+
+async def test_lists_whose_elements_read_no_column_of_their_row(api):
+    """Every element is there (SQLite aggregates over the rows of the FROM it is given)."""
+    ayu, budi = await register(api, "ayu"), await register(api, "budi")
+    await api.gql(
+        'mutation { accountUpdate(input: {skills: ["masonry", "carpentry"]}) { errors { code } } }',
+        token=ayu.token,
+    )
+    for _ in range(3):
+        await api.gql(CONTRIBUTE, token=ayu.token)
+    for skill in (None, "carpentry"):
+        vouch = {"input": {"voucheeId": ayu.id, "skill": skill}}
+        assert (await api.gql(VOUCH, vouch, budi.token))["vouchCreate"]["errors"] == []
+    data = await same(api, ONLY_JOINED, {"u": ayu.id}, budi)
+    assert len(data["contributions"]["edges"]) == 3
+    assert len(data["vouches"]["edges"]) == 2
+    assert data["user"]["skills"] == [{"__typename": "UserSkill"}] * 2
+    assert len(data["user"]["contributions"]["edges"]) == 3

@@ -99,7 +99,8 @@ def _warnings(b: Builder, row: Any, selected: Selected) -> Any:
         .subquery()
     )
     element = b.object("EvidenceWarning", inner, selected.nodes)
-    query = select(b.dialect.array(element, inner.c.gql_n)).scalar_subquery()
+    query = select(b.dialect.array(element, inner.c.gql_n)).select_from(inner)
+    query = query.scalar_subquery()
     return b.dialect.nested(query)
 
 
@@ -209,8 +210,11 @@ def _number(value: float) -> Any:
 
 def _by_facts(value_of: Any) -> Any:
     def build(b: Builder, row: Any) -> Any:
-        values = {facts: _number(value_of(score)) for facts, score in _SCORES.items()}
-        return case(values, value=_facts(row))
+        whens = [
+            (literal_column(str(facts)), _number(value_of(score)))
+            for facts, score in _SCORES.items()
+        ]
+        return case(*whens, value=_facts(row))
 
     return Computed(build, convert=False)
 
