@@ -141,6 +141,20 @@ def statuses(column: str, values: Iterable[str]) -> ValueIn:
     return ValueIn(column, frozenset(values))
 
 
+class Columns:
+    """A row for a rule whose columns come from more than one table: named values for
+    `allows` (attributes), named SQL columns for `sql` (`.c`)."""
+
+    def __init__(self, **columns: Any) -> None:
+        self.__dict__.update(columns)
+        self.c = columns
+
+
 ADMIN = role("admin")
 VERIFIER = role("verifier", "admin")  # "verifiers" in SPEC 1 always include admins
-OWN_ACCOUNT = IsViewer("id") | ADMIN  # a user row: email, identities, credit account
+OWN_ACCOUNT = IsViewer("id") | ADMIN  # a user row: email, identities
+# Evidence is for the contributor, the task's creator, verifiers and admins (SPEC 1): a rule over
+# a contribution's `user_id` and its task's creator as `task_creator_id` (null without a task).
+SEES_EVIDENCE = IsViewer("user_id") | IsViewer("task_creator_id") | VERIFIER
+# A credit account is its owner's and the admins' to read (SPEC 9): over a credit account row.
+SEES_CREDIT_ACCOUNT = IsViewer("user_id") | ADMIN

@@ -12,7 +12,10 @@ the executor. So do arguments the executor would refuse: the compiled path only 
 the executor answers without errors.
 
 The viewer is a parameter of the statement (`gql_viewer_id`), and their roles are read by the
-statement itself (one EXISTS per role used), so a plan serves every viewer of its class.
+statement itself (one EXISTS per role used), so a plan serves every viewer of its class. A field
+the executor refuses to some viewers with an error (FORBIDDEN to non-admins) adds a guard
+(`Builder.require`): the statement says whether the guards hold for this viewer, and where they
+do not, the executor answers instead, with its error.
 """
 
 from __future__ import annotations
@@ -87,6 +90,8 @@ class Builder:
     signed_in: bool
     strawberry: Any  # the strawberry.Schema (its argument conversion)
     _roles: dict[str, Any] = field(default_factory=dict)
+    guards: list[Any] = field(default_factory=list)
+    late: set[str] = field(default_factory=set)  # the kinds of late.py values in the data
 
     # The viewer ------------------------------------------------------------------------------
 
@@ -108,6 +113,11 @@ class Builder:
                 )
             )
         return self._roles[role]
+
+    def require(self, condition: Any) -> None:
+        """The compiled answer is the executor's only where `condition` holds for the viewer
+        (say, an admin-only root field): elsewhere the executor answers, with its error."""
+        self.guards.append(condition)
 
     def is_viewer(self, column: Any) -> Any:
         if not self.signed_in:

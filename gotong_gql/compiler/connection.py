@@ -147,7 +147,8 @@ def connection(b: Builder, listing: Listing, wanted: Any, selected: Selected) ->
             pairs.append((field.name, b.dialect.obj(info)))
         elif name == "edges":
             element = _edge(b, object_type(field), listing.order, edges, field)
-            aggregate = select(b.dialect.array(element, edge_ordinal)).scalar_subquery()
+            aggregate = select(b.dialect.array(element, edge_ordinal)).select_from(edges)
+            aggregate = aggregate.scalar_subquery()
             pairs.append((field.name, b.dialect.nested(aggregate)))
         else:
             raise Unsupported(f"{connection_type.name}.{name}")

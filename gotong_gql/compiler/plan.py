@@ -1,9 +1,14 @@
 """A plan: one operation compiled to one SQL statement, and how to run it.
 
-The statement selects two values: the operation's whole `data` as JSON text, and whether the
+The statement selects three values: the operation's whole `data` as JSON text, whether the
 viewer's account exists (a token can outlive its account; then the executor answers, with its
-error). The viewer's id is the statement's one run-time parameter; everything else the operation
-says (arguments, variables, directives) is fixed in the plan, whose key therefore holds the
+error), and whether the guards of the fields the executor refuses to some viewers hold for this
+one (build.py `Builder.require`; where they do not, the executor answers with its error). Values
+computed in Python after the statement (late.py) are marked in the text; `late` says whether to
+look for them.
+
+The viewer's id is the statement's one run-time parameter; everything else the operation says
+(arguments, variables, directives) is fixed in the plan, whose key therefore holds the
 variables' values. The SQL text depends only on the operation's shape, so PostgreSQL prepares it
 once per connection (asyncpg's statement cache) whatever the values.
 
@@ -20,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import GraphQLSchema, OperationDefinitionNode
-from sqlalchemy import Text, cast, exists, literal_column, select
+from sqlalchemy import Text, and_, case, cast, exists, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gotong_gql.compiler import registry
@@ -37,6 +42,7 @@ class Plan:
     values: dict[str, Any]  # their values, processed for the driver (the viewer's is set per run)
     processors: dict[str, Any]
     pg: bool
+    late: bool = False  # the data holds late.py markers
 
     def arguments(self, viewer_id: uuid.UUID | None) -> list[Any]:
         values = []
@@ -47,8 +53,9 @@ class Plan:
             values.append(value)
         return values
 
-    async def run(self, engine: AsyncEngine, viewer_id: uuid.UUID | None) -> tuple[str, bool]:
-        """The `data` JSON text, and whether the viewer (if any) exists."""
+    async def run(self, engine: AsyncEngine, viewer_id: uuid.UUID | None) -> tuple[str, bool, bool]:
+        """The `data` JSON text, whether the viewer (if any) exists, and whether the guards hold
+        for them."""
         arguments = self.arguments(viewer_id)
         async with engine.connect() as connection:
             raw = await connection.get_raw_connection()
@@ -62,7 +69,7 @@ class Plan:
                 finally:
                     await cursor.close()
         assert row is not None
-        return row[0], bool(row[1])
+        return row[0], bool(row[1]), bool(row[2])
 
 
 def compile_operation(
@@ -102,7 +109,12 @@ def compile_operation(
     data = dialect.obj(pairs)
     if dialect.pg:
         data = cast(data, Text)  # text, not json: the driver would decode it
-    statement = select(data.label("data"), viewer_exists.label("viewer"))
+    admitted: Any = literal_column("1")
+    if builder.guards:
+        admitted = case((and_(*builder.guards), literal_column("1")), else_=literal_column("0"))
+    statement = select(
+        data.label("data"), viewer_exists.label("viewer"), admitted.label("admitted")
+    )
     state, processors = _compiled(statement, engine)
     names = tuple(state.positiontup or ())
     params = state.parameters
@@ -111,7 +123,7 @@ def compile_operation(
         for name in names
         if name != VIEWER_ID
     }
-    return Plan(state.statement, names, values, processors, dialect.pg)
+    return Plan(state.statement, names, values, processors, dialect.pg, bool(builder.late))
 
 
 STATEMENTS: OrderedDict[Any, Any] = OrderedDict()

@@ -10,7 +10,8 @@ logged at debug level. A rate-limit charge made here is not made again by the ex
 (`request.state.precharged`).
 
 The response is the statement's JSON text with `extensions.cost` around it: the data is never
-decoded and encoded again in Python.
+decoded and encoded again in Python (values only Python computes, late.py, are written into the
+text in place of their markers).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gotong_gql import metrics
+from gotong_gql.compiler import late
 from gotong_gql.compiler.build import Unsupported
 from gotong_gql.compiler.plan import Plan, compile_operation
 from gotong_gql.graphql import observability
@@ -140,7 +142,7 @@ class ReadPath:
             request.state.precharged = decision
             raise Fallback("rate limited")
         try:
-            data, viewer_exists = await plan.run(context.services.engine, user_id)
+            data, viewer_exists, admitted = await plan.run(context.services.engine, user_id)
         except Exception:
             request.state.precharged = decision
             log.warning("compiled read failed", operation=params.operation_name, exc_info=True)
@@ -149,6 +151,16 @@ class ReadPath:
         if not viewer_exists:
             request.state.precharged = decision
             raise Fallback("viewer")
+        if not admitted:
+            request.state.precharged = decision
+            raise Fallback("forbidden")
+        if plan.late:
+            try:
+                data = await late.resolve(data, context.services)
+            except Exception:
+                request.state.precharged = decision
+                log.warning("late values failed", operation=params.operation_name, exc_info=True)
+                raise Fallback("late") from None
         cost = {
             "nodes": min(nodes, MAX_SAFE_INTEGER),
             "maxNodes": self.guard.limits.max_cost,

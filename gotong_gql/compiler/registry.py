@@ -58,4 +58,12 @@ def spec_of(type_name: str, definition: GraphQLField, field_name: str) -> Spec:
 
 def load() -> None:
     """Imports every mapping (each registers its types)."""
-    from gotong_gql.compiler.mappings import content, people, root, tasks  # noqa: F401
+    from gotong_gql.compiler.mappings import (  # noqa: F401
+        content,
+        credit,
+        evidence,
+        ops,
+        people,
+        root,
+        tasks,
+    )

@@ -96,7 +96,7 @@ class Join(Spec):
             ordered = select(target).where(condition).correlate(row).order_by(*self.order(target))
             inner = ordered.add_columns(ordinal(ordered, self.order(target))).subquery()
             element = b.object(type_name, inner, selected.nodes)
-            query = select(b.dialect.array(element, inner.c.gql_n))
+            query = select(b.dialect.array(element, inner.c.gql_n)).select_from(inner)
             value = b.dialect.nested(query.scalar_subquery())
         if self.visible is not None:
             return _when(b, self.visible(b, row), value)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry import relay
 
+from gotong_gql import policy
 from gotong_gql.credit import accounts
 from gotong_gql.credit.models import CreditAccount, CreditPosting, CreditTransaction
 from gotong_gql.graphql.context import Actor, Context
@@ -25,8 +26,9 @@ ContributionRef = Annotated["ContributionType", strawberry.lazy("gotong_gql.cont
 
 
 def may_see(actor: Actor | None, account: CreditAccount) -> bool:
-    """An account is its owner's and the admins' to read (SPEC 9)."""
-    return actor is not None and (account.user_id == actor.id or "admin" in actor.roles)
+    """An account is its owner's and the admins' to read (SPEC 9): the rule the compiled reads
+    use too (policy.SEES_CREDIT_ACCOUNT)."""
+    return actor is not None and policy.SEES_CREDIT_ACCOUNT.allows(account, actor.id, actor.roles)
 
 
 @strawberry.type(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gotong_gql import metrics
+from gotong_gql import metrics, policy
 from gotong_gql.audit.service import record, snapshot
 from gotong_gql.contribution import rules as contribution_rules
 from gotong_gql.contribution.models import Contribution
@@ -58,10 +58,10 @@ def may_see(
     contribution: Contribution,
     task_creator_id: uuid.UUID | None,
 ) -> bool:
-    """Evidence is for the contributor, the task's creator, verifiers and admins (SPEC 1)."""
-    return viewer_id in (contribution.user_id, task_creator_id) or bool(
-        roles & {"verifier", "admin"}
-    )
+    """Evidence is for the contributor, the task's creator, verifiers and admins (SPEC 1): the
+    rule the compiled reads use too (policy.SEES_EVIDENCE)."""
+    scope = policy.Columns(user_id=contribution.user_id, task_creator_id=task_creator_id)
+    return policy.SEES_EVIDENCE.allows(scope, viewer_id, roles)
 
 
 async def visible_contribution(
@@ -470,6 +470,8 @@ async def evidence_of(session: AsyncSession, contribution_id: uuid.UUID) -> list
 async def witnesses_of(session: AsyncSession, evidence_id: uuid.UUID) -> list[Witness]:
     return list(
         await session.scalars(
-            select(Witness).where(Witness.evidence_id == evidence_id).order_by(Witness.created_at)
+            select(Witness)
+            .where(Witness.evidence_id == evidence_id)
+            .order_by(Witness.created_at, Witness.id)
         )
     )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry import relay
 
+from gotong_gql import policy
 from gotong_gql.graphql.context import Context
 from gotong_gql.graphql.loaders import now_or_later
 from gotong_gql.graphql.nodes import load_nodes
@@ -108,7 +109,7 @@ class UserType(relay.Node):
         self, info: strawberry.Info[Context, None]
     ) -> list[OidcIdentityType] | None:
         viewer = await info.context.viewer()
-        if viewer is None or not (viewer.id == self.row.id or viewer.is_admin):
+        if viewer is None or not policy.OWN_ACCOUNT.allows(self.row, viewer.id, viewer.roles):
             return None
         rows = await info.context.loaders.identities_by_user_id.load(self.row.id)
         return [OidcIdentityType.from_row(row) for row in rows]

@@ -1,4 +1,5 @@
-"""Contribution, Verification and Vouch, and their root fields."""
+"""Contribution, Verification and Vouch, and their root fields (Contribution's evidence and its
+quality: mappings/evidence.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from gotong_gql.compiler.connection import Connection
 from gotong_gql.compiler.mappings.root import by_global_id
 from gotong_gql.compiler.mappings.tasks import SKILLS, TASKS, user_by
 from gotong_gql.compiler.registry import SPECS, register
-from gotong_gql.compiler.specs import Computed, Join, Refused
+from gotong_gql.compiler.specs import Computed, Join
 from gotong_gql.contribution import rules as contribution_rules
 from gotong_gql.contribution import service as contributions
 from gotong_gql.contribution.models import Contribution, ContributionSkill, Verification
@@ -52,9 +53,6 @@ register(
     viewerCanAddEvidence=Computed(
         lambda b, row: b.dialect.truth(contribution_rules.MAY_ADD_EVIDENCE.sql(row, b))
     ),
-    evidence=Refused("Contribution.evidence"),
-    evidenceQualityScore=Refused("Contribution.evidenceQualityScore"),
-    reputationMultiplier=Refused("Contribution.reputationMultiplier"),
     verifications=Connection(_verifications),
 )
 register(

@@ -44,6 +44,7 @@ def _roles(b: Builder, row: Any, selected: Selected) -> Any:
     listed = union_all(*parts).subquery()
     ordered = select(listed).order_by(listed.c.gql_n).subquery()
     query = select(b.dialect.array(ordered.c.v, ordered.c.gql_n, element_is_json=False))
+    query = query.select_from(ordered)
     return b.dialect.nested(query.scalar_subquery())
 
 
@@ -69,7 +70,8 @@ def _user_skills(b: Builder, row: Any, selected: Selected) -> Any:
         .subquery()
     )
     element = b.object("UserSkill", inner, selected.nodes)
-    query = select(b.dialect.array(element, inner.c.gql_n)).scalar_subquery()
+    query = select(b.dialect.array(element, inner.c.gql_n)).select_from(inner)
+    query = query.scalar_subquery()
     return b.dialect.nested(query)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, null, select
+from sqlalchemy import and_, func, null, select
 from strawberry import relay
 from strawberry.types.base import StrawberryObjectDefinition
 
@@ -88,6 +88,9 @@ def _unsupported(reason: str) -> Any:
 
 # The Node types whose `resolve_nodes` is a plain load by id (graphql/nodes.py `load_nodes`).
 PLAIN_NODES = ("Task", "User", "Skill", "Contribution", "Verification", "Vouch")
+# The Node types loaded by id and then shown only to some viewers: type -> (builder, row) ->
+# the condition (registered by their mappings: Evidence, CreditAccount).
+VISIBLE_NODES: dict[str, Any] = {}
 
 
 def _node(b: Builder, global_id: str, nodes: list[Any]) -> Any:
@@ -105,10 +108,14 @@ def _node(b: Builder, global_id: str, nodes: list[Any]) -> Any:
         and issubclass(origin, relay.Node)
     ):
         return null()
-    if parsed.type_name not in PLAIN_NODES:
+    visible = VISIBLE_NODES.get(parsed.type_name)
+    if parsed.type_name not in PLAIN_NODES and visible is None:
         raise Unsupported(f"node {parsed.type_name}")
     target = TABLES[parsed.type_name].alias()
-    query = select(b.object(parsed.type_name, target, nodes)).where(target.c.id == key).limit(1)
+    condition = target.c.id == key
+    if visible is not None:
+        condition = and_(condition, visible(b, target))
+    query = select(b.object(parsed.type_name, target, nodes)).where(condition).limit(1)
     return b.dialect.nested(query.scalar_subquery())
 
 
