@@ -32,11 +32,11 @@ from graphql import (
     get_operation_ast,
     parse,
     specified_rules,
-    validate,
 )
 from graphql.execution.values import get_variable_values
 from starlette.requests import Request
 from starlette.responses import Response
+from strawberry.schema.schema import validate_document
 
 from gotong_gql import metrics
 from gotong_gql.compiler import late
@@ -104,8 +104,10 @@ class ReadPath:
             except GraphQLError:
                 document = False
             else:
+                # Strawberry's validation (graphql-core's rules, its OneOf and Maybe rules) with
+                # the guard's limits, as the executor validates.
                 rules = (*specified_rules, self.guard.rule)
-                if validate(self.schema, document, rules):
+                if validate_document(self.schema, document, rules):
                     document = False
             self.documents.remember(query, document)
         if document is False:

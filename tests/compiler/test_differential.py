@@ -249,6 +249,11 @@ async def test_both_paths_answer_alike(stage: Stage) -> None:
     assert tally.faults == [], f"{len(tally.faults)} server faults; the first:\n" + "\n\n".join(
         tally.faults[:3]
     )
+    # Issue 13's goal is 90%; measured 91.5% on PostgreSQL and 81.4% on SQLite (where deeply
+    # nested statements exceed SQLite's parser stack and go to the executor). A floor below
+    # both, so that a compiler that stops compiling fails here.
+    share = tally.compiled / max(tally.error_free, 1)
+    assert share >= 0.75, f"the compiled path answered only {share:.1%} of error-free answers"
     assert tally.mismatches == [], (
         f"{len(tally.mismatches)} answers differ:\n"
         + "\n".join(tally.differences)
