@@ -60,6 +60,7 @@ async def test_no_graphiql_in_production(tmp_path):
     assert page.status_code == 404
 
 
+@pytest.mark.executor  # an error inside the executor (the compiled path falls back instead)
 async def test_unexpected_errors_are_masked_with_the_request_id(api, monkeypatch):
     from gotong_gql.user import service
 

@@ -3,12 +3,15 @@ the same time (GraphQL resolves the fields of a list concurrently)."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.helpers import create_user, register
 
 CONTRIBUTE = """mutation($title: String!) { contributionCreate(input:
   {contributionType: MENTORING, title: $title}) { errors { code } } }"""
 
 
+@pytest.mark.executor  # the executor's statements: the compiled path is one (tests/compiler)
 async def test_every_row_of_a_list_sees_the_admin(api):
     root = await create_user(api, "root", ["admin"])
     for name in ("ayu", "budi", "citra"):

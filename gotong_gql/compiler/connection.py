@@ -14,7 +14,6 @@ its docstring gives; on SQLite a registered function, `gql_cursor`).
 
 from __future__ import annotations
 
-import base64
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -235,4 +234,3 @@ def _sqlite_cursor(node: str, order_name: str, kinds: str, *values: Any) -> str:
 
 
 FUNCTIONS = {"gql_cursor": (-1, _sqlite_cursor)}
-_ = base64  # the PostgreSQL form is base64url, as pagination.encode_cursor

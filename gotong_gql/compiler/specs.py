@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType
-from sqlalchemy import Table, select
+from sqlalchemy import Table, case, func, null, select
 
 from gotong_gql.compiler.build import Builder, Selected, Unsupported
 
@@ -94,25 +94,18 @@ class Join(Spec):
         else:
             assert self.order is not None
             ordered = select(target).where(condition).correlate(row).order_by(*self.order(target))
-            inner = ordered.add_columns(ordinal(ordered, self.order(target))).subquery()
+            inner = ordered.add_columns(ordinal(self.order(target))).subquery()
             element = b.object(type_name, inner, selected.nodes)
             query = select(b.dialect.array(element, inner.c.gql_n)).select_from(inner)
             value = b.dialect.nested(query.scalar_subquery())
         if self.visible is not None:
-            return _when(b, self.visible(b, row), value)
+            return when(b, self.visible(b, row), value)
         return value
 
 
-def ordinal(query: Any, order: list[Any]) -> Any:
-    from sqlalchemy import func
-
+def ordinal(order: list[Any]) -> Any:
+    """The rows' number in `order` (what a list's JSON array is ordered by)."""
     return func.row_number().over(order_by=order).label("gql_n")
-
-
-def _when(b: Builder, condition: Any, value: Any) -> Any:
-    from sqlalchemy import case, null
-
-    return case((b.dialect.truth(condition), value), else_=null())
 
 
 @dataclass(frozen=True)
@@ -137,4 +130,4 @@ class Custom(Spec):
 
 def when(b: Builder, condition: Any, value: Any) -> Any:
     """`value` where `condition` holds for the viewer, else null."""
-    return _when(b, condition, value)
+    return case((b.dialect.truth(condition), value), else_=null())
