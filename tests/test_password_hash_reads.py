@@ -3,6 +3,8 @@ mutation that loads the viewer, selects the users' columns without it."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.helpers import LOGIN, PASSWORD, create_task, create_user, register
 
 VOUCH = """mutation($input: VouchCreateInput!) { vouchCreate(input: $input) {
@@ -24,6 +26,7 @@ def _read_hash(statements: list[str]) -> list[str]:
     return [statement for statement in statements if "password_hash" in statement]
 
 
+@pytest.mark.executor  # the executor's reads (the compiled path selects only what is asked)
 async def test_no_read_but_signing_in_selects_the_password_hash(api):
     siti = await create_user(api, "siti", ["organizer"])
     ayu = await register(api, "ayu")
