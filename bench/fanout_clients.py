@@ -9,9 +9,12 @@ import json
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
-from harness.base import BenchError
+import httpx
+from harness.base import BenchError, log
 from harness.gql import GraphQLClient
+from harness.memory import vm_rss_kb
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -162,3 +165,41 @@ async def subscribe_all(sockets: list[ClientConnection], tracker: Tracker, count
             }
             await ws.send(json.dumps(message))
             remaining -= 1
+
+
+async def soak(
+    name: str, events: int, mutate: Any, tracker: Tracker, pid: int, event_timeout: float
+) -> list[dict[str, Any]]:
+    """`events` more title changes, back to back (each once every subscriber received the one
+    before): what the memory of idle subscriptions does after many events. The server's RSS
+    every 100 events."""
+    samples = []
+    for index in range(events):
+        event = tracker.expect(f"Soak {name} #{index:05d}")
+        await asyncio.to_thread(mutate, f"Soak {name} #{index:05d}")
+        try:
+            await asyncio.wait_for(tracker.delivered(event), event_timeout)
+        except TimeoutError:
+            raise BenchError(
+                f"soak event {index}: {len(tracker.arrivals[event])} of {tracker.subscriptions}"
+                f" subscribers received it within {event_timeout:g} s"
+            ) from None
+        if (index + 1) % 100 == 0 or index + 1 == events:
+            samples.append({"events": index + 1, "server_rss_kb": vm_rss_kb(pid)})
+            log(f"{name} soak: {index + 1} events, server RSS {samples[-1]['server_rss_kb']} kB")
+    return samples
+
+
+def server_metrics(base_url: str) -> dict[str, float]:
+    """The server's gotong_subscription_* series (/metrics: served without a token outside
+    production), summed over labels except `viewer`."""
+    text = httpx.get(f"{base_url}/metrics", timeout=10).text
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        if not line.startswith("gotong_subscription"):
+            continue
+        name, _, value = line.rpartition(" ")
+        if "_bucket{" in name or name.endswith("_created"):
+            continue
+        found[name] = found.get(name, 0.0) + float(value)
+    return found

@@ -1,6 +1,7 @@
-"""Benchmark: `taskUpdated` fan-out to 1,000 idle subscriptions on one API process.
+"""Benchmark: `taskUpdated` fan-out to 1,000 (or 10,000) idle subscriptions on one API process.
 
     .venv/bin/python bench/subscriptions_fanout.py [--subscriptions 1000] [--events 20]
+    .venv/bin/python bench/subscriptions_fanout.py --subscriptions 10000  # on 500 connections
 
 Creates a fresh PostgreSQL database, migrates it and creates an organizer with
 `gotong-gql user create`; then, for each scenario (`embedded`: in-process pub/sub, no REDIS_URL;
@@ -14,7 +15,9 @@ subscriptions on that task. It measures:
    subscription registered and idle; KB per subscription;
 2. fan-out: --events `taskUpdate` title changes by the organizer over HTTP, one at a time (after
    --warmup unmeasured ones), and for each the time from the mutation's HTTP response (its
-   commit) to the first and to the last of the subscribers receiving the `next` message.
+   commit) to the first and to the last of the subscribers receiving the `next` message;
+3. with --soak N, N more title changes back to back, and the server's VmRSS every 100 of them;
+4. the server's gotong_subscription_* metrics (groups, members, reads, bytes sent).
 
 Every subscriber must receive every event exactly once and in order, or the run fails. Prints a
 markdown table and writes bench/results/subscriptions_fanout.json. See bench/README.md.
@@ -39,9 +42,12 @@ from fanout_clients import (
     connection_count,
     open_connection,
     read,
+    server_metrics,
     sign_in,
+    soak,
     subscribe_all,
 )
+from fanout_report import markdown
 from harness.base import BenchError, log
 from harness.cpu import (
     BackendCpu,
@@ -55,7 +61,6 @@ from harness.database import database_counters, flush_redis
 from harness.gql import GraphQLClient
 from harness.memory import proc_status_kb, vm_rss_kb
 from harness.processes import Process, free_port, gotong_env, run_cli, venv_script
-from harness.report import fmt, table
 from harness.runner import Run, Scenario, main
 from harness.stats import summary_ms
 from websockets.asyncio.client import ClientConnection
@@ -177,6 +182,7 @@ async def scenario(
     name: str, env: dict[str, str], run: Run, pg: BackendCpu, state: dict[str, Any]
 ) -> dict[str, Any]:
     args = run.args
+    env = {**env, "SUBSCRIPTION_MULTIPLEXING": "true" if args.multiplexing else "false"}
     if name == "redis":
         assert run.redis_url is not None
         env = {**env, "REDIS_URL": run.redis_url}
@@ -214,7 +220,7 @@ async def scenario(
         await subscribe_all(sockets, tracker, args.subscriptions)
         # No message confirms a subscription: wait until the server is idle (every generator is
         # waiting on its queue); the first event then proves all of them were registered.
-        waited = await idle(pid, at_least=1.0)
+        waited = await idle(pid, at_least=1.0, max_wait=max(30.0, args.subscriptions / 100))
         if tracker.failed.is_set():
             raise BenchError(f"subscribing failed: {tracker.problems}")
         rss_idle = vm_rss_kb(pid)
@@ -224,7 +230,15 @@ async def scenario(
             f" RSS {rss_before} -> {rss_connected} -> {rss_idle} kB"
         )
         events = await fan_out(name, server, organizer, tracker, run, pg)
-        rss_after, rss_peak = vm_rss_kb(pid), proc_status_kb(pid, "VmHWM")
+        rss_after = vm_rss_kb(pid)
+
+        def mutate(title: str) -> None:
+            organizer.payload("taskUpdate", TASK_UPDATE, {"id": tracker.task_id, "title": title})
+
+        soaked = await soak(name, args.soak, mutate, tracker, pid, args.event_timeout)
+        tracker.check_exactly_once_in_order()
+        rss_peak = proc_status_kb(pid, "VmHWM")
+        counters = await asyncio.to_thread(server_metrics, base_url)
         server.check_alive()
     finally:
         if tracker is not None:
@@ -238,9 +252,11 @@ async def scenario(
         await asyncio.to_thread(server.stop)
         if name == "redis" and run.redis_url:
             await asyncio.to_thread(flush_redis, run.redis_url)
+    per_subscription = round((rss_idle - rss_before) / args.subscriptions, 2)
     return {
         "scenario": name,
         "pubsub": "Redis pub/sub" if name == "redis" else "in-process",
+        "multiplexing": args.multiplexing,
         "subscriptions": args.subscriptions,
         "connections": connections,
         "websocket_extensions": extensions,
@@ -252,7 +268,12 @@ async def scenario(
             "rss_subscriptions_idle": rss_idle,
             "rss_after_events": rss_after,
             "rss_peak": rss_peak,
-            "per_subscription": round((rss_idle - rss_before) / args.subscriptions, 2),
+            "per_subscription": per_subscription,
+            "per_subscription_after_soak": round(
+                (soaked[-1]["server_rss_kb"] - rss_before) / args.subscriptions, 2
+            )
+            if soaked
+            else None,
             "per_subscription_without_connections": round(
                 (rss_idle - rss_connected) / args.subscriptions, 2
             ),
@@ -261,6 +282,8 @@ async def scenario(
         "events": args.events,
         "warmup_events": args.warmup,
         **events,
+        "soak": soaked,
+        "server_metrics": counters,
     }
 
 
@@ -292,6 +315,8 @@ async def benchmark(run: Run) -> dict[str, Any]:
             "max_subscriptions_per_connection": MAX_SUBSCRIPTIONS_PER_CONNECTION,
             "events": args.events,
             "warmup": args.warmup,
+            "soak": args.soak,
+            "multiplexing": args.multiplexing,
             "subscription": SUBSCRIPTION,
             "mutation": TASK_UPDATE,
         },
@@ -304,52 +329,19 @@ async def benchmark(run: Run) -> dict[str, Any]:
     }
 
 
-def markdown(report: dict[str, Any]) -> str:
-    rows = []
-    for run in report["scenarios"]:
-        first, last = run["response_to_first_ms"], run["response_to_last_ms"]
-        cpu = run["cpu_seconds_per_event"]
-        rows.append(
-            [
-                run["pubsub"],
-                f"{run['subscriptions']} ({run['connections']})",
-                fmt(run["memory_kb"]["per_subscription"]),
-                f"{fmt(first['p50'])} / {fmt(first['p95'])}",
-                f"{fmt(last['p50'])} / {fmt(last['p95'])}",
-                fmt(run["mutation_ms"]["p50"]),
-                " / ".join(fmt(cpu[part]) for part in ("server", "postgres", "bench")),
-                fmt(run["cpu_cores_measured"]["other"]),
-                f"{fmt(run['database_transactions_per_event'])}"
-                f" / {fmt(run['database_connections_opened_per_event'])}",
-            ]
-        )
-    header = ["pub/sub", "subscriptions (connections)", "KB / idle subscription"]
-    header += ["response -> first p50 / p95 ms", "response -> last p50 / p95 ms"]
-    header += ["mutation p50 ms", "CPU s / event: server / PostgreSQL / client"]
-    header += ["other processes, cores", "DB transactions / connections per event"]
-    config = report["config"]
-    return "\n".join(
-        [
-            *table(header, rows),
-            "",
-            f"One `gotong-gql serve` process on {report['machine']['cpus']} CPUs;"
-            f" {config['events']} `taskUpdate` events (after {config['warmup']} warm-up ones),"
-            " each received by every subscriber exactly once, in order. Response -> first / last:"
-            " from the mutation's HTTP response (after its commit) to the first / last"
-            " subscriber's `next` message. KB / idle subscription: the server's VmRSS with every"
-            " subscription idle minus before the WebSocket connections, divided by the"
-            " subscriptions. **The times include the benchmark's client, on the same machine as"
-            " the server and PostgreSQL** (one asyncio loop reads every WebSocket). Other"
-            " processes: cores used by the rest of the machine during the events; above 0.3 the"
-            " numbers are not to be trusted.",
-        ]
-    )
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--subscriptions", type=int, default=1000, help="on the one task")
     parser.add_argument("--events", type=int, default=20, help="measured task updates")
     parser.add_argument("--warmup", type=int, default=2, help="task updates not measured")
+    parser.add_argument(
+        "--soak", type=int, default=0, help="title changes back to back after the measured ones"
+    )
+    parser.add_argument(
+        "--no-multiplexing",
+        dest="multiplexing",
+        action="store_false",
+        help="SUBSCRIPTION_MULTIPLEXING=false: each subscription its own loop (as before)",
+    )
     parser.add_argument(
         "--scenarios",
         default=",".join(SCENARIOS),
@@ -378,6 +370,8 @@ def check(args: argparse.Namespace) -> str | None:
         return "--subscriptions is 1..100000"
     if not 1 <= args.events <= 10_000 or not 0 <= args.warmup <= 100:
         return "--events is 1..10000 and --warmup 0..100"
+    if not 0 <= args.soak <= 100_000:
+        return "--soak is 0..100000"
     if not 1 <= args.event_timeout <= 600:
         return "--event-timeout is 1..600 s"
     return None

@@ -120,3 +120,45 @@ __all__ = [
     "SUBSCRIPTIONS_OPEN",
     "exposition",
 ]
+
+
+# Multiplexed subscriptions (graphql/multiplex/).
+SUBSCRIPTION_GROUPS = Gauge(
+    "gotong_subscription_groups",
+    "Groups of multiplexed subscriptions (one operation, variables and feed; one pub/sub"
+    " subscription each).",
+)
+SUBSCRIPTION_MEMBERS = Gauge(
+    "gotong_subscription_group_members", "Multiplexed subscriptions (members of the groups)."
+)
+SUBSCRIPTION_EVENTS = Counter(
+    "gotong_subscription_events_total", "Events handled by the groups (one per group and message)."
+)
+SUBSCRIPTION_READS = Counter(
+    "gotong_subscription_reads_total",
+    "Reads of a group's event: once per visibility class (class) and once per member the class"
+    " read singled out (own).",
+    ["viewer"],
+)
+SUBSCRIPTION_SENT_BYTES = Counter(
+    "gotong_subscription_sent_bytes_total",
+    "Bytes of WebSocket messages written on graphql-transport-ws connections.",
+)
+SUBSCRIPTION_SLOW_CONSUMER_CLOSES = Counter(
+    "gotong_subscription_slow_consumer_closes_total",
+    "WebSocket connections closed with 1013 because their send queue was full.",
+)
+SUBSCRIPTION_FANOUT_SECONDS = Histogram(
+    "gotong_subscription_fanout_seconds",
+    "From a group taking an event off its queue to its payload queued for every member.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+__all__ += [
+    "SUBSCRIPTION_EVENTS",
+    "SUBSCRIPTION_FANOUT_SECONDS",
+    "SUBSCRIPTION_GROUPS",
+    "SUBSCRIPTION_MEMBERS",
+    "SUBSCRIPTION_READS",
+    "SUBSCRIPTION_SENT_BYTES",
+    "SUBSCRIPTION_SLOW_CONSUMER_CLOSES",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -16,6 +17,9 @@ from gotong_gql.pubsub import InProcessPubSub, RedisPubSub, create_pubsub
 from gotong_gql.security import TokenCodec
 from gotong_gql.settings import Settings
 from gotong_gql.storage import ObjectStore, create_store
+
+if TYPE_CHECKING:
+    from gotong_gql.graphql.multiplex.multiplexer import Multiplexer
 
 USER_AGENT = f"GotongRoyong/{__version__}"
 
@@ -32,6 +36,7 @@ class Services:
     storage: ObjectStore
     oidc: OidcClients
     jobs: JobQueue = field(init=False)
+    multiplexer: Multiplexer = field(init=False)
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
@@ -56,9 +61,14 @@ class Services:
             if settings.redis_url
             else InProcessJobQueue(services)
         )
+        # Imported here: the multiplexer's modules import the GraphQL context, which imports this.
+        from gotong_gql.graphql.multiplex.multiplexer import Multiplexer
+
+        services.multiplexer = Multiplexer(services)
         return services
 
     async def close(self) -> None:
+        await self.multiplexer.close()
         await self.jobs.close()
         await self.storage.close()
         await self.http.aclose()

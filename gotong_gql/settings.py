@@ -135,6 +135,12 @@ class Settings(BaseSettings):
     rate_limit_register_account: str = "5/hour"
     rate_limit_register_ip: str = "20/hour"
 
+    # Subscriptions over graphql-transport-ws (README "Live updates for many subscribers"): one
+    # read per event for each group of subscribers to the same operation and visibility class.
+    # A connection that has this many messages waiting to be written is closed with code 1013.
+    subscription_multiplexing: bool = True
+    ws_send_queue_limit: int = Field(default=1000, ge=1)
+
     @field_validator(
         "rate_limit_user",
         "rate_limit_ip",

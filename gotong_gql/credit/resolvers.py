@@ -12,6 +12,7 @@ from collections.abc import AsyncGenerator
 from typing import Annotated
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gotong_gql.credit import accounts, ledger
 from gotong_gql.credit.models import COMMUNITY_ACCOUNT_ID
@@ -29,6 +30,7 @@ from gotong_gql.errors import DomainError
 from gotong_gql.graphql.context import Context, Viewer
 from gotong_gql.graphql.errors import ApiError, bad_input, payload_errors
 from gotong_gql.graphql.ids import parse_global_id
+from gotong_gql.graphql.multiplex.feed import Feed, Source, join
 from gotong_gql.graphql.pagination import (
     After,
     Before,
@@ -39,8 +41,8 @@ from gotong_gql.graphql.pagination import (
     paginate,
 )
 from gotong_gql.graphql.permissions import IsAuthenticated
-from gotong_gql.graphql.subscriptions import messages
 from gotong_gql.keyset import QuerySource
+from gotong_gql.pubsub import Message
 
 Info = strawberry.Info[Context, None]
 AccountId = Annotated[
@@ -169,9 +171,15 @@ class CreditSubscriptions:
     async def credit_account_updated(self, info: Info) -> AsyncGenerator[CreditAccountType, None]:
         context = info.context
         viewer_id = context.require_user_id()
-        # `messages` reads the viewer again for every event (a deleted account ends it).
-        async for _message in messages(context, f"credit:user:{viewer_id}"):
-            async with context.services.session_factory() as session:
-                row = await accounts.account_of_user(session, viewer_id)
-            if row is not None:
-                yield CreditAccountType.from_row(row)
+
+        async def source(session: AsyncSession, message: Message) -> Source | None:
+            row = await accounts.account_of_user(session, viewer_id)
+            return Source(CreditAccountType.from_row(row)) if row is not None else None
+
+        # The viewer is read again for every event (a deleted account ends it); the channel is
+        # the viewer's, and so is the group (the feed's key).
+        feed = Feed((f"credit:user:{viewer_id}",), source, key=viewer_id)
+        if await join(info, feed):
+            return
+        async for account in feed.events(context):
+            yield account

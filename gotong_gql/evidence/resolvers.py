@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gotong_gql.errors import DomainError
 from gotong_gql.evidence import service
@@ -30,8 +31,9 @@ from gotong_gql.graphql.context import Context
 from gotong_gql.graphql.errors import ApiError, Input, payload_errors, query_error
 from gotong_gql.graphql.ids import parse_global_id
 from gotong_gql.graphql.inputs import input_data
+from gotong_gql.graphql.multiplex.feed import Feed, Source, join
 from gotong_gql.graphql.permissions import IsAuthenticated
-from gotong_gql.graphql.subscriptions import messages
+from gotong_gql.pubsub import Message
 
 Info = strawberry.Info[Context, None]
 
@@ -157,17 +159,28 @@ class EvidenceSubscriptions:
             allowed = await service.visible_contribution(session, viewer.id, viewer.roles, target)
         if allowed is None:
             raise ApiError("FORBIDDEN", "this contribution's evidence is not visible to you")
-        async for message in messages(context, f"evidence:{target}"):
-            # Visibility is checked on every event, with the roles messages() has just read
-            # again: a role revoked meanwhile ends the updates.
-            roles = (await context.require_viewer()).roles
-            async with context.services.session_factory() as session:
-                row = await session.get(Evidence, uuid.UUID(message["evidence_id"]))
-                visible = await service.visible_contribution(session, viewer.id, roles, target)
-            if row is None or visible is None:
-                continue
-            yield EvidenceEvent(
+
+        async def source(session: AsyncSession, message: Message) -> Source | None:
+            row = await session.get(Evidence, uuid.UUID(message["evidence_id"]))
+            found = await service.contribution_with_creator(session, target)
+            if row is None or found is None:
+                return None
+            contribution, creator_id = found
+            event = EvidenceEvent(
                 evidence=EvidenceType.from_row(row),
                 status=EvidenceStatus(message["status"]),
                 at=datetime.fromisoformat(message["at"]),
             )
+
+            # Visibility is checked on every event, with the roles read again for it: a role
+            # revoked meanwhile ends the updates.
+            def admits(viewer_id: uuid.UUID, roles: frozenset[str]) -> bool:
+                return service.may_see(viewer_id, roles, contribution, creator_id)
+
+            return Source(event, admits)
+
+        feed = Feed((f"evidence:{target}",), source)
+        if await join(info, feed):
+            return  # multiplexed (graphql/multiplex/): the group sends the events
+        async for event in feed.events(context):
+            yield event

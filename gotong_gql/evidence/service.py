@@ -64,10 +64,10 @@ def may_see(
     return policy.SEES_EVIDENCE.allows(scope, viewer_id, roles)
 
 
-async def visible_contribution(
-    session: AsyncSession, viewer_id: uuid.UUID, roles: frozenset[str], contribution_id: uuid.UUID
-) -> Contribution | None:
-    """The contribution, when this viewer may see its evidence."""
+async def contribution_with_creator(
+    session: AsyncSession, contribution_id: uuid.UUID
+) -> tuple[Contribution, uuid.UUID | None] | None:
+    """The contribution and its task's creator (None for standalone work): what `may_see` reads."""
     row = (
         await session.execute(
             select(Contribution, Task.creator_id)
@@ -75,9 +75,17 @@ async def visible_contribution(
             .where(Contribution.id == contribution_id)
         )
     ).first()
-    if row is None or not may_see(viewer_id, roles, row[0], row[1]):
+    return None if row is None else (row[0], row[1])
+
+
+async def visible_contribution(
+    session: AsyncSession, viewer_id: uuid.UUID, roles: frozenset[str], contribution_id: uuid.UUID
+) -> Contribution | None:
+    """The contribution, when this viewer may see its evidence."""
+    found = await contribution_with_creator(session, contribution_id)
+    if found is None or not may_see(viewer_id, roles, *found):
         return None
-    return row[0]
+    return found[0]
 
 
 async def _own_contribution(uow: UnitOfWork, contribution_id: uuid.UUID) -> Contribution:

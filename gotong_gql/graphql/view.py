@@ -16,9 +16,6 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-)
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
@@ -29,6 +26,7 @@ from gotong_gql.graphql import http, sse
 from gotong_gql.graphql.context import Context
 from gotong_gql.graphql.credentials import RATE_LIMITED, rate_limited
 from gotong_gql.graphql.limits import GraphQLGuard, classify_parse_error
+from gotong_gql.graphql.multiplex.transport import MultiplexedTransportWS
 from gotong_gql.graphql.persisted import NOT_IN_LIST, PersistedQueries
 from gotong_gql.graphql.schema import schema
 from gotong_gql.security import TokenError
@@ -47,9 +45,10 @@ def bearer_token(header: str | None) -> str | None:
     return None
 
 
-class PersistedOnlyTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
-    """graphql-transport-ws; in the persisted-only mode a `subscribe` runs a manifest document
-    (named by its text or its hash) or gets an `error`."""
+class PersistedOnlyTransportWS(MultiplexedTransportWS):
+    """graphql-transport-ws, its subscriptions multiplexed (graphql/multiplex/); in the
+    persisted-only mode a `subscribe` runs a manifest document (named by its text or its hash)
+    or gets an `error`."""
 
     async def handle_subscribe(self, message: Any) -> None:
         persisted: PersistedQueries = self.view.persisted

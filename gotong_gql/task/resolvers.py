@@ -13,6 +13,7 @@ from gotong_gql.graphql.context import Context, Viewer
 from gotong_gql.graphql.errors import Input, payload_errors, query_error
 from gotong_gql.graphql.ids import parse_global_id
 from gotong_gql.graphql.inputs import input_data
+from gotong_gql.graphql.multiplex.feed import Feed, Source, join
 from gotong_gql.graphql.pagination import (
     After,
     Before,
@@ -24,7 +25,6 @@ from gotong_gql.graphql.pagination import (
     paginate,
 )
 from gotong_gql.graphql.permissions import IsAuthenticated
-from gotong_gql.graphql.subscriptions import messages
 from gotong_gql.keyset import QuerySource
 from gotong_gql.pubsub import Message
 from gotong_gql.skill.service import normalise_skill_names
@@ -266,21 +266,24 @@ class TaskEventFilterInput:
     )
 
 
-async def _task_events(
-    info: Info, channel: str, accept: Callable[[AsyncSession, Task], Awaitable[bool]]
-) -> AsyncGenerator[TaskEvent, None]:
-    context = info.context
-    context.require_user_id()
-    async for message in messages(context, channel):
-        async with context.services.session_factory() as session:
-            task = await _task_of(session, message)
-            if task is None or not await accept(session, task):
-                continue
-        yield TaskEvent(
-            type=TaskEventType(message["type"]),
-            task=TaskType.from_row(task),
-            at=datetime.fromisoformat(message["at"]),
+def _task_feed(
+    channel: str,
+    accept: Callable[[AsyncSession, Task], Awaitable[bool]] | None = None,
+    key: uuid.UUID | None = None,
+) -> Feed:
+    async def source(session: AsyncSession, message: Message) -> Source | None:
+        task = await _task_of(session, message)
+        if task is None or (accept is not None and not await accept(session, task)):
+            return None
+        return Source(
+            TaskEvent(
+                type=TaskEventType(message["type"]),
+                task=TaskType.from_row(task),
+                at=datetime.fromisoformat(message["at"]),
+            )
         )
+
+    return Feed((channel,), source, key)
 
 
 async def _task_of(session: AsyncSession, message: Message) -> Task | None:
@@ -301,11 +304,10 @@ class TaskSubscriptions:
             channel = f"task:{_task_id(task_id)}"
         except DomainError as exc:
             raise query_error(exc) from None
-
-        async def accept(session: AsyncSession, task: Task) -> bool:
-            return True
-
-        async for event in _task_events(info, channel, accept):
+        feed = _task_feed(channel)
+        if await join(info, feed):
+            return  # multiplexed (graphql/multiplex/): the group sends the events
+        async for event in feed.events(info.context):
             yield event
 
     @strawberry.subscription(
@@ -338,7 +340,12 @@ class TaskSubscriptions:
                 return bool(skills & set(await service.skill_names(session, task.id)))
             return True
 
-        async for event in _task_events(info, "tasks", accept):
+        # A filter on the viewer's own tasks makes the events the viewer's: a group per viewer.
+        mine = bool(wanted.assigned_to_me or wanted.created_by_me)
+        feed = _task_feed("tasks", accept, user_id if mine else None)
+        if await join(info, feed):
+            return
+        async for event in feed.events(info.context):
             yield event
 
 

@@ -105,18 +105,24 @@ class AsgiWebSocket:
         await self._to_app.put({"type": "websocket.receive", "text": json.dumps(message)})
 
     async def receive_json(self, timeout: float = 5) -> dict[str, Any]:
+        return json.loads(await self.receive_text(timeout))
+
+    async def receive_text(self, timeout: float = 5) -> str:
+        """A message as sent (its exact text)."""
         message = await asyncio.wait_for(self._from_app.get(), timeout)
         if message["type"] == "websocket.close":
             raise WebSocketClosed(message.get("code", 1000))
-        return json.loads(message.get("text") or message["bytes"])
+        return message.get("text") or message["bytes"].decode()
 
 
 @asynccontextmanager
 async def websocket(
-    app: Any, headers: dict[str, str] | None = None, path: str = "/graphql"
+    app: Any, headers: dict[str, str] | None = None, path: str = "/graphql", unread: int = 0
 ) -> AsyncIterator[AsgiWebSocket]:
+    """`unread`: at most this many messages wait for the client to read them (0: no limit);
+    beyond, the app's sends wait, as with a client that stopped reading."""
     to_app: asyncio.Queue = asyncio.Queue()
-    from_app: asyncio.Queue = asyncio.Queue()
+    from_app: asyncio.Queue = asyncio.Queue(maxsize=unread)
     scope = {
         "type": "websocket",
         "asgi": {"version": "3.0"},
