@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import uuid
@@ -199,6 +200,30 @@ async def test_expired_tampered_and_wrong_type_tokens_are_refused(api, settings)
     # An access token is not a refresh token either.
     refused = (await api.gql(REFRESH, {"token": account.token}))["tokenRefresh"]
     assert refused["errors"] == [{"path": ["input", "refreshToken"], "code": "INVALID_TOKEN"}]
+
+
+async def test_a_remembered_access_token_still_expires_on_time(api, settings):
+    """The server remembers access tokens it has checked (security.TokenCodec); a remembered
+    one is refused as soon as its time is up, on both read paths."""
+    from gotong_gql.security import LEEWAY_SECONDS
+
+    account = await register(api, "ayu")
+    user_id = uuid.UUID(base64.b64decode(account.id).decode().split(":")[1])
+    ttl = timedelta(seconds=settings.access_token_ttl_seconds)
+    # Valid for about two more seconds (leeway included).
+    issued_at = datetime.now(UTC) - ttl - timedelta(seconds=LEEWAY_SECONDS - 2)
+    token = TokenCodec(settings).issue(user_id, "access", now=issued_at).token
+    me = "{ me { username } }"
+    tasks = "{ tasks(first: 1) { edges { node { id } } } }"
+    for document in (me, tasks, me):
+        body = (await api.post(document, token=token)).json()
+        assert "errors" not in body, body
+    await asyncio.sleep(2.5)
+    for document, data in ((tasks, None), (me, {"me": None})):
+        body = (await api.post(document, token=token)).json()
+        assert body["data"] == data
+        (error,) = body["errors"]
+        assert error["extensions"] == {"code": "UNAUTHENTICATED", "reason": "TOKEN_EXPIRED"}
 
 
 async def test_expired_refresh_token(api, settings):

@@ -92,11 +92,13 @@ class Builder:
     _roles: dict[str, Any] = field(default_factory=dict)
     guards: list[Any] = field(default_factory=list)
     late: set[str] = field(default_factory=set)  # the kinds of late.py values in the data
+    viewer_uses: int = 0  # how often the statement compares with the viewer or reads their roles
 
     # The viewer ------------------------------------------------------------------------------
 
     @property
     def viewer_id(self) -> Any:
+        self.viewer_uses += 1
         return bindparam(VIEWER_ID, None, type_=Uuid)
 
     def has_role(self, role: str) -> Any:

@@ -43,6 +43,9 @@ class Plan:
     processors: dict[str, Any]
     pg: bool
     late: bool = False  # the data holds late.py markers
+    # Whether the data depends on who the (signed-in) viewer is: their id or roles. When not,
+    # every signed-in viewer gets the same data (a subscription group reads it once per event).
+    per_viewer: bool = True
 
     def arguments(self, viewer_id: uuid.UUID | None) -> list[Any]:
         values = []
@@ -102,6 +105,7 @@ def compile_operation(
         pairs.append((selected.name, _root_field(builder, selected)))
     if not pairs:
         raise Unsupported("empty")
+    per_viewer = builder.viewer_uses > 0
     users = User.__table__
     viewer_exists: Any = literal_column("1")
     if signed_in:
@@ -123,7 +127,9 @@ def compile_operation(
         for name in names
         if name != VIEWER_ID
     }
-    return Plan(state.statement, names, values, processors, dialect.pg, bool(builder.late))
+    return Plan(
+        state.statement, names, values, processors, dialect.pg, bool(builder.late), per_viewer
+    )
 
 
 STATEMENTS: OrderedDict[Any, Any] = OrderedDict()

@@ -4,6 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Index, func, literal_column
 from sqlalchemy.orm import declared_attr, deferred
 
 from gotong_gql.db import UTCDateTime
@@ -27,6 +28,9 @@ class User(SQLModel, table=True):
     __table_args__ = (
         check("length(username) BETWEEN 3 AND 50", "username_length"),
         check("bio IS NULL OR length(bio) <= 500", "bio_length"),
+        # Usernames are unique whatever their case, as sign-in and lookups compare them; the
+        # index also serves those lookups (`lower(username) = ...`).
+        Index("uq_users_username_lower", func.lower(literal_column("username")), unique=True),
     )
 
     id: uuid.UUID = id_field()

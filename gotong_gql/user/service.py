@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
 from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gotong_gql.audit.service import record, snapshot
@@ -160,7 +161,10 @@ async def register(uow: UnitOfWork, registration: Registration) -> User:
         markov_user_id=markov_user_id(user_id),
     )
     session.add(user)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as error:  # a concurrent registration took the name or the email
+        raise _taken(error) from None
     open_account(session, user.id)
     uow.actor_id = uow.actor_id or user.id
     await record(uow, "user.register", "user", user.id, after=snapshot(user, PROFILE_FIELDS))
@@ -185,6 +189,16 @@ async def _ensure_available(session: AsyncSession, username: str, email: str) ->
         errors.append(FieldError("EMAIL_TAKEN", "an account with this email exists", "email"))
     if errors:
         raise DomainError.many(errors)
+
+
+def _taken(error: IntegrityError) -> DomainError:
+    """The unique index a concurrent registration won (the check above saw neither row), by
+    the name the message's first line gives (PostgreSQL's constraint, SQLite's column); the
+    lines after it quote the values."""
+    named = str(error.orig).splitlines()[0] if str(error.orig) else ""
+    if "uq_users_email" in named or "users.email" in named:
+        return DomainError("EMAIL_TAKEN", "an account with this email exists", "email")
+    return DomainError("USERNAME_TAKEN", "this username is taken", "username")
 
 
 def _by_login(login: str) -> ColumnElement[bool]:

@@ -19,7 +19,7 @@ from strawberry import relay
 
 from tests.concurrency.remote import ROOT_PASSWORD, Remote, error_codes, payload_of, running_server
 from tests.evidence.helpers import CONFIRM, CONTRIBUTE, REQUEST, make_jpeg, upload_headers
-from tests.helpers import GRANT, LOGIN, Account, create_task, login, register
+from tests.helpers import GRANT, LOGIN, PASSWORD, REGISTER, Account, create_task, login, register
 
 pytestmark = pytest.mark.slow
 
@@ -43,6 +43,8 @@ TASK = """query($t: ID!) { task(id: $t) { status completedAt assignee { id }
 EVIDENCE_STATUS = "query($id: ID!) { evidence(id: $id) { status } }"
 EVENTS = """query($type: WebhookEventType!) { webhookEvents(first: 100, filter: {eventType: $type})
   { edges { node { payload } } } }"""
+USERS = """query($search: String!) { users(first: 10, filter: {search: $search}) {
+  edges { node { username } } } }"""
 ADMINS = "query($ids: [ID!]!) { nodes(ids: $ids) { ... on User { id roles } } }"
 
 
@@ -263,3 +265,65 @@ async def test_admins_demoting_each_other_leave_at_least_one_admin(remote):
 async def _admin_ids(remote: Remote, ids: list[str], viewer: Account) -> list[str]:
     data = await remote.gql(ADMINS, {"ids": ids}, viewer.token)
     return [user["id"] for user in data["nodes"] if "ADMIN" in user["roles"]]
+
+
+async def test_one_username_in_any_case_registers_once(remote):
+    """Usernames are unique whatever their case (sign-in and lookups ignore it): of concurrent
+    registrations of one name in different cases, one gets the account, the others
+    USERNAME_TAKEN, and only that one account exists afterwards."""
+    root = await _root(remote)
+
+    async def one_round(_: int) -> None:
+        base = f"ayu{uuid.uuid4().hex[:8]}"
+        names = [base.upper() if i % 2 else base.capitalize() for i in range(CONCURRENCY)]
+        names[0] = base
+        calls = [
+            (
+                REGISTER,
+                {
+                    "input": {
+                        "username": name,
+                        "email": f"{i}{base}@example.org",
+                        "password": PASSWORD,
+                    }
+                },
+                None,
+            )
+            for i, name in enumerate(names)
+        ]
+        payloads = [payload_of(body, "accountRegister") for body in await remote.burst(calls)]
+        won = [p["user"]["username"] for p in payloads if p["errors"] == []]
+        assert len(won) == 1, payloads
+        assert [c for p in payloads for c in error_codes(p)] == ["USERNAME_TAKEN"] * (
+            CONCURRENCY - 1
+        ), payloads
+        found = await remote.gql(USERS, {"search": base}, root.token)
+        assert [edge["node"]["username"] for edge in found["users"]["edges"]] == won
+
+    await _in_batches(list(range(ROUNDS // 4)), one_round)
+
+
+async def test_one_email_registers_once(remote):
+    async def one_round(_: int) -> None:
+        email = f"ayu{uuid.uuid4().hex[:8]}@example.org"
+        calls = [
+            (
+                REGISTER,
+                {
+                    "input": {
+                        "username": f"u{i}{uuid.uuid4().hex[:8]}",
+                        "email": email,
+                        "password": PASSWORD,
+                    }
+                },
+                None,
+            )
+            for i in range(CONCURRENCY)
+        ]
+        payloads = [payload_of(body, "accountRegister") for body in await remote.burst(calls)]
+        assert sum(1 for p in payloads if p["errors"] == []) == 1, payloads
+        assert [c for p in payloads for c in error_codes(p)] == ["EMAIL_TAKEN"] * (
+            CONCURRENCY - 1
+        ), payloads
+
+    await _in_batches(list(range(ROUNDS // 4)), one_round)
