@@ -137,7 +137,7 @@ SUBSCRIPTION_EVENTS = Counter(
 SUBSCRIPTION_READS = Counter(
     "gotong_subscription_reads_total",
     "Reads of a group's event: once per visibility class (class) and once per member the class"
-    " read singled out (own).",
+    " read singled out (own), or once for every member by a compiled plan (compiled).",
     ["viewer"],
 )
 SUBSCRIPTION_SENT_BYTES = Counter(

@@ -47,19 +47,28 @@ class Plan:
     # every signed-in viewer gets the same data (a subscription group reads it once per event).
     per_viewer: bool = True
 
-    def arguments(self, viewer_id: uuid.UUID | None) -> list[Any]:
+    def arguments(
+        self, viewer_id: uuid.UUID | None, overrides: dict[str, Any] | None = None
+    ) -> list[Any]:
+        """The statement's positional values; `overrides` replaces some (already processed)."""
+        given = self.values if not overrides else {**self.values, **overrides}
         values = []
         for name in self.names:
-            value = viewer_id if name == VIEWER_ID else self.values[name]
+            value = viewer_id if name == VIEWER_ID else given[name]
             if name == VIEWER_ID and name in self.processors:
                 value = self.processors[name](value)
             values.append(value)
         return values
 
-    async def run(self, engine: AsyncEngine, viewer_id: uuid.UUID | None) -> tuple[str, bool, bool]:
+    async def run(
+        self,
+        engine: AsyncEngine,
+        viewer_id: uuid.UUID | None,
+        overrides: dict[str, Any] | None = None,
+    ) -> tuple[str, bool, bool]:
         """The `data` JSON text, whether the viewer (if any) exists, and whether the guards hold
         for them."""
-        arguments = self.arguments(viewer_id)
+        arguments = self.arguments(viewer_id, overrides)
         async with engine.connect() as connection:
             raw = await connection.get_raw_connection()
             driver: Any = raw.driver_connection

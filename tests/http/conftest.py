@@ -147,3 +147,22 @@ async def websocket(
         await to_app.put({"type": "websocket.disconnect", "code": 1000})
         with suppress(Exception):
             await asyncio.wait_for(task, 5)
+
+
+async def ws_connect(stack: AsyncExitStack, api: Any, token: str, **options: Any) -> AsgiWebSocket:
+    """A graphql-transport-ws connection of `token`, acknowledged."""
+    ws = await stack.enter_async_context(websocket(api.app, **options))
+    init = {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
+    await ws.send_json(init)
+    assert (await ws.receive_json())["type"] == "connection_ack"
+    return ws
+
+
+async def members_joined(api: Any, members: int) -> None:
+    """Until the subscriptions are members of their groups (no message says so)."""
+    for _ in range(500):
+        groups = api.services.multiplexer.groups.values()
+        if sum(len(group.members) for group in groups) == members:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the subscriptions did not join their groups")

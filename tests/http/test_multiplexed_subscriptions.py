@@ -23,7 +23,9 @@ from gotong_gql import metrics
 from gotong_gql.graphql.multiplex.connection import SLOW_CONSUMER_CODE
 from tests.conftest import REDIS_TEST_SERVER
 from tests.helpers import Account, create_task, create_user, register
-from tests.http.conftest import AsgiWebSocket, WebSocketClosed, websocket
+from tests.http.conftest import AsgiWebSocket, WebSocketClosed
+from tests.http.conftest import members_joined as _joined
+from tests.http.conftest import ws_connect as _connect
 
 REDIS_URL = f"{REDIS_TEST_SERVER}/11"
 ASSIGN = """mutation($t: ID!, $u: ID!) { taskAssign(input: {taskId: $t, assigneeId: $u})
@@ -61,27 +63,9 @@ async def mux(request, make_api) -> AsyncIterator[Any]:
         await connection.aclose()
 
 
-async def _connect(stack: AsyncExitStack, api: Any, token: str, **options: Any) -> AsgiWebSocket:
-    ws = await stack.enter_async_context(websocket(api.app, **options))
-    init = {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
-    await ws.send_json(init)
-    assert (await ws.receive_json())["type"] == "connection_ack"
-    return ws
-
-
 async def _subscribe(ws: AsgiWebSocket, query: str, task_id: str, id: str = "1") -> None:
     payload = {"query": query, "variables": {"t": task_id}}
     await ws.send_json({"id": id, "type": "subscribe", "payload": payload})
-
-
-async def _joined(api: Any, members: int) -> None:
-    """Until the subscriptions are members of their groups (no message says so)."""
-    for _ in range(500):
-        groups = api.services.multiplexer.groups.values()
-        if sum(len(group.members) for group in groups) == members:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the subscriptions did not join their groups")
 
 
 async def _completed_task(api: Any) -> tuple[Account, Account, dict[str, Any], str]:

@@ -159,7 +159,6 @@ class Group:
                     reading = await self.multiplexer.reader.read(
                         self.prepared, viewer, source.root, scope
                     )
-                    metrics.SUBSCRIPTION_READS.labels("own").inc()
                     self._send(of_user, reading.payload)
             # Queued for every member (the writers send while the session closes).
             metrics.SUBSCRIPTION_FANOUT_SECONDS.observe(time.perf_counter() - started)
@@ -175,7 +174,6 @@ class Group:
         base = users[0][1][0].connection.context
         viewer = ReadViewer(roles, None, base)
         reading = await self.multiplexer.reader.read(self.prepared, viewer, root, scope)
-        metrics.SUBSCRIPTION_READS.labels("class").inc()
         singled_out = reading.singled_out
         own = []
         for user_id, of_user in users:

@@ -86,7 +86,12 @@ class Multiplexer:
             from gotong_gql.graphql.multiplex.reader import ExecutorReader
             from gotong_gql.graphql.schema import schema
 
-            self._reader = ExecutorReader(schema)
+            if self.services.settings.graphql_compiled_reads:
+                from gotong_gql.compiler.subscriptions import CompiledReader
+
+                self._reader = CompiledReader(schema, self.services)
+            else:
+                self._reader = ExecutorReader(schema)
         return self._reader
 
     @reader.setter

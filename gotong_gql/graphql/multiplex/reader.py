@@ -31,6 +31,7 @@ from graphql.execution import Executor, execute_subscription_event
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema import Schema
 
+from gotong_gql import metrics
 from gotong_gql.graphql.context import Context
 from gotong_gql.graphql.errors import ErrorReporting
 from gotong_gql.graphql.multiplex.scope import EventScope
@@ -110,6 +111,7 @@ class ExecutorReader:
     async def read(
         self, prepared: Executor, viewer: ReadViewer, root: Any, scope: EventScope
     ) -> Reading:
+        metrics.SUBSCRIPTION_READS.labels("class" if viewer.user_id is None else "own").inc()
         context = scope.context(viewer.base, viewer.roles, viewer.user_id)
         executor = prepared.build_per_event_executor(root)
         executor.context_value = context

@@ -77,6 +77,8 @@ class EventScope:
         self._session: AsyncSession | None = None
         self._reads: ReadOnceSession | None = None
         self._lock = asyncio.Lock()
+        # What a reader keeps for the other reads of this event (compiler/subscriptions.py).
+        self.memo: dict[Any, Any] = {}
         self.loaders = Loaders(self.db, services)
 
     @asynccontextmanager
