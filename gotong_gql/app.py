@@ -187,4 +187,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
     )
     app.state.graphql_guard = guard
+    app.state.read_path = graphql.read_path  # its caches, for operators' and tests' eyes
     return app

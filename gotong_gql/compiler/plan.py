@@ -47,6 +47,11 @@ class Plan:
     # every signed-in viewer gets the same data (a subscription group reads it once per event).
     per_viewer: bool = True
 
+    def processed(self, name: str, value: Any) -> Any:
+        """`value` as the driver takes it for parameter `name` (as `values` holds them)."""
+        processor = self.processors.get(name)
+        return processor(value) if processor is not None else value
+
     def arguments(
         self, viewer_id: uuid.UUID | None, overrides: dict[str, Any] | None = None
     ) -> list[Any]:

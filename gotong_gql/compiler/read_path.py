@@ -39,7 +39,7 @@ from starlette.responses import Response
 from strawberry.schema.schema import validate_document
 
 from gotong_gql import metrics
-from gotong_gql.compiler import late
+from gotong_gql.compiler import late, templates
 from gotong_gql.compiler.build import Unsupported
 from gotong_gql.compiler.plan import Plan, compile_operation
 from gotong_gql.graphql import observability
@@ -76,6 +76,7 @@ class ReadPath:
         self.documents: _Lru = _Lru()
         self.plans: _Lru = _Lru()
         self.settings: Any = None  # the settings the plans were made with
+        self.templates_made = 0  # plans made for any ids (templates.py): tests count them
 
     async def answer(self, request: Request, params: Any, media_type: str, context: Any) -> Any:
         services = context.services
@@ -123,18 +124,7 @@ class ReadPath:
             # Plans read settings (e.g. VOUCH_MIN_REPUTATION); settings are replaced, not changed.
             self.plans.clear()
             self.settings = settings
-        key = self._key(params, user_id is not None)
-        entry = self.plans.get(key)
-        if entry is None:
-            try:
-                entry = self._prepare(params, context, user_id is not None)
-            except Fallback as fallback:
-                entry = fallback.reason
-            except Exception:
-                # A defect of the compiler: logged once, and this operation left to the executor.
-                log.warning("compiler failed", operation=params.operation_name, exc_info=True)
-                entry = "error"
-            self.plans.remember(key, entry)
+        key, entry, overrides = self._plan(params, context, user_id is not None)
         if isinstance(entry, str):
             raise Fallback(entry)
         plan, nodes, name = entry
@@ -144,7 +134,9 @@ class ReadPath:
             request.state.precharged = decision
             raise Fallback("rate limited")
         try:
-            data, viewer_exists, admitted = await plan.run(context.services.engine, user_id)
+            data, viewer_exists, admitted = await plan.run(
+                context.services.engine, user_id, overrides
+            )
         except Exception:
             request.state.precharged = decision
             log.warning("compiled read failed", operation=params.operation_name, exc_info=True)
@@ -183,6 +175,60 @@ class ReadPath:
         )
         request.state.rate_limit_charged = True
         return Response(body, 200, media_type=f"{media_type}; charset=utf-8")
+
+    def _plan(self, params: Any, context: Any, signed_in: bool) -> tuple[Any, Any, Any]:
+        """The plan key, the entry (a plan, its cost and name; or a fallback reason) and the
+        parameters to set: from a template for these ids (templates.py), else per variables."""
+        key = self._key(params, signed_in)
+        entry = self.plans.get(key)
+        if entry is not None:
+            return key, entry, None
+        ids = templates.global_ids(params.variables)
+        if ids:
+            general = templates.general_key(params, signed_in, ids)
+            made = self.plans.get(general)
+            if made is None:
+                made = self._template(params, context, signed_in, ids) or "none"
+                self.plans.remember(general, made)
+            if isinstance(made, templates.Template) and self._valid(params):
+                return general, made.entry, made.overrides(ids)
+        entry = self._entry(params, context, signed_in)
+        self.plans.remember(key, entry)
+        return key, entry, None
+
+    def _entry(self, params: Any, context: Any, signed_in: bool) -> Any:
+        try:
+            return self._prepare(params, context, signed_in)
+        except Fallback as fallback:
+            return fallback.reason
+        except Exception:
+            # A defect of the compiler: logged once, and this operation left to the executor.
+            log.warning("compiler failed", operation=params.operation_name, exc_info=True)
+            return "error"
+
+    def _template(
+        self, params: Any, context: Any, signed_in: bool, ids: templates.GlobalIds
+    ) -> templates.Template | None:
+        uuids = ({name: uuid.uuid4() for name in ids}, {name: uuid.uuid4() for name in ids})
+        made = [
+            self._entry(templates.with_ids(params, ids, chosen), context, signed_in)
+            for chosen in uuids
+        ]
+        if any(isinstance(entry, str) for entry in made):
+            return None
+        template = templates.template(made[0], made[1], uuids)
+        if template is not None:
+            self.templates_made += 1
+        return template
+
+    def _valid(self, params: Any) -> bool:
+        """What `_prepare` checks of the variables' values, for a request a template answers."""
+        operation = get_operation_ast(self._document(params.query), params.operation_name)
+        assert operation is not None  # the template was made from this document and name
+        variables = get_variable_values(
+            self.schema, operation.variable_definitions or (), params.variables or {}
+        )
+        return not isinstance(variables, list)
 
     def _prepare(self, params: Any, context: Any, signed_in: bool) -> tuple[Plan, int, str | None]:
         """The plan and the cost of an operation, or Fallback: once per plan key."""

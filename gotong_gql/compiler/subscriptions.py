@@ -21,7 +21,6 @@ and per member singled out. Which path a group took is counted in
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import uuid
@@ -51,6 +50,7 @@ from gotong_gql.compiler.build import Builder, Unsupported
 from gotong_gql.compiler.dialect import Dialect
 from gotong_gql.compiler.plan import Plan as CompiledPlan
 from gotong_gql.compiler.plan import compile_operation
+from gotong_gql.compiler.templates import encode as global_id
 from gotong_gql.graphql.multiplex.reader import ExecutorReader, Plan, Reading, ReadViewer
 from gotong_gql.graphql.multiplex.reader import compact_json as encode
 from gotong_gql.graphql.multiplex.scope import EventScope
@@ -116,7 +116,7 @@ class CompiledReader:
         """The event's payload text, or False for the executor to read it."""
         plan = prepared.plan
         task_id = root.task.row.id
-        values = {name: _processed(plan, name, task_id) for name in prepared.task_parameters}
+        values = {name: plan.processed(name, task_id) for name in prepared.task_parameters}
         try:
             text, _, _ = await plan.run(self.services.engine, None, values)
             if plan.late:
@@ -183,7 +183,7 @@ class CompiledReader:
         query_variables = get_variable_values(
             self.schema,
             query.variable_definitions,
-            {**plan.variables, TASK_VARIABLE: _global_id("Task", sentinel)},
+            {**plan.variables, TASK_VARIABLE: global_id("Task", sentinel)},
         )
         if isinstance(query_variables, list):
             raise Unsupported("invalid variables")
@@ -201,20 +201,11 @@ class CompiledReader:
         carriers = tuple(
             name
             for name, value in compiled.values.items()
-            if value == _processed(compiled, name, sentinel)
+            if value == compiled.processed(name, sentinel)
         )
         if not carriers:
             raise Unsupported("task id not a parameter")
         return CompiledEvent(compiled, carriers, selected.name, tuple(fields), fallback)
-
-
-def _processed(plan: CompiledPlan, name: str, value: uuid.UUID) -> Any:
-    processor = plan.processors.get(name)
-    return processor(value) if processor is not None else value
-
-
-def _global_id(type_name: str, value: uuid.UUID) -> str:
-    return base64.b64encode(f"{type_name}:{value}".encode()).decode()
 
 
 def _task_field(key: str, nodes: list[FieldNode]) -> FieldNode:
