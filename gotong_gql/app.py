@@ -31,7 +31,7 @@ from gotong_gql.middleware import SecurityHeadersMiddleware
 from gotong_gql.services import Services
 from gotong_gql.settings import Settings, load_settings
 from gotong_gql.shutdown import LiveStreamMiddleware, LiveStreams
-from gotong_gql.storage_local import object_routes
+from gotong_gql.storage.local_routes import object_routes
 from gotong_gql.webhook.service import sweep_forever
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,8 @@ from gotong_gql.db import utcnow
 from gotong_gql.errors import DomainError, forbidden, not_found
 from gotong_gql.evidence import media, rules
 from gotong_gql.evidence.models import Evidence, Witness
-from gotong_gql.storage import PresignedUpload, evidence_key
+from gotong_gql.storage.keys import evidence_key
+from gotong_gql.storage.protocol import PresignedUpload
 from gotong_gql.task.models import Task
 from gotong_gql.task.service import publish_task_event
 from gotong_gql.uow import UnitOfWork, unit_of_work
