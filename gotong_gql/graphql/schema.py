@@ -20,7 +20,7 @@ from gotong_gql.evidence.resolvers import (
     EvidenceSubscriptions,
 )
 from gotong_gql.graphql.errors import ErrorReporting
-from gotong_gql.graphql.limits import QueryGuard
+from gotong_gql.graphql.limits.extension import QueryGuard
 from gotong_gql.graphql.nodes import resolve_global_ids
 from gotong_gql.graphql.observability import Observability
 from gotong_gql.graphql.permissions import IsAuthenticated
