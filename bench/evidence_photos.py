@@ -23,7 +23,7 @@ from harness.base import BenchError
 from PIL import Image
 
 from gotong_gql.evidence import media
-from gotong_gql.storage_local import LocalObjectStore
+from gotong_gql.storage.local import LocalObjectStore
 
 MB = 1_000_000
 WIB = timezone(timedelta(hours=7))

@@ -7,7 +7,7 @@ starts `gotong-gql markov-stub` and `gotong-gql worker --threads 8` as subproces
 Then two measurements:
 
 1. latency: --events `contribution_created` events at --rate per second, one unit of work each,
-   through `webhook.outbox.publish` (the commit, then the delivery job to Redis), and the time
+   through `webhook.outbox.write_event` (the commit, then the delivery job to Redis), and the time
    from each commit to the stub receiving the request (its `received_at`); then the same for
    --sparse-events at --sparse-rate (an idle worker between events);
 2. backlog: the worker stopped, --backlog pending events stored without enqueuing their jobs, the

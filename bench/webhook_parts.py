@@ -17,7 +17,7 @@ from gotong_gql.jobs import JobQueue
 from gotong_gql.services import Services
 from gotong_gql.uow import unit_of_work
 from gotong_gql.user.models import User
-from gotong_gql.webhook.outbox import publish
+from gotong_gql.webhook.outbox import write_event
 
 EVENT_TYPE = "contribution_created"
 
@@ -91,7 +91,7 @@ class Bench:
             ) as uow,
         ):
             events = [
-                await publish(uow, EVENT_TYPE, self.user, subject(index))
+                write_event(uow, EVENT_TYPE, self.user, subject(index))
                 for index in range(first, first + count)
             ]
         return [event.event_id for event in events]

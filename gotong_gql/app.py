@@ -23,7 +23,7 @@ from gotong_gql import metrics, migrate
 from gotong_gql.audit.verify import log_checkpoints_forever
 from gotong_gql.forwarded import ForwardedHeadersMiddleware
 from gotong_gql.graphiql import asset_routes
-from gotong_gql.graphql.limits import GraphQLGuard
+from gotong_gql.graphql.limits.guard import GraphQLGuard
 from gotong_gql.graphql.persisted import PersistedQueries
 from gotong_gql.graphql.view import GraphQLView, bearer_token
 from gotong_gql.health import is_ready, readiness
@@ -31,7 +31,8 @@ from gotong_gql.middleware import SecurityHeadersMiddleware
 from gotong_gql.services import Services
 from gotong_gql.settings import Settings, load_settings
 from gotong_gql.shutdown import LiveStreamMiddleware, LiveStreams
-from gotong_gql.storage_local import object_routes
+from gotong_gql.storage.local_routes import object_routes
+from gotong_gql.user.service import login_user_id
 from gotong_gql.webhook.service import sweep_forever
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ def metrics_routes(settings: Settings) -> list[Route]:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
-    guard = GraphQLGuard.from_settings(settings)
+    guard = GraphQLGuard.from_settings(settings, account_of_login=login_user_id)
     streams = LiveStreams()  # ended on SIGTERM, so that shutdown has an end (shutdown.py)
     logging.getLogger("strawberry.execution").addFilter(_unexpected_errors_only)
 

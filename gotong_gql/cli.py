@@ -196,7 +196,7 @@ def markov_stub(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8900,
 ) -> None:
     """A local stand-in for the Markov Engine (verifies, deduplicates, serves reputation)."""
-    from gotong_gql import markov_stub as stub
+    from gotong_gql.dev.markov_stub import app as stub
 
     settings = _settings()
     secret = settings.markov_webhook_secret

@@ -15,7 +15,7 @@ from gotong_gql.contribution import service as contributions
 from gotong_gql.credit import ledger
 from gotong_gql.services import Services
 from gotong_gql.settings import Settings
-from gotong_gql.task import lifecycle
+from gotong_gql.task import completion, lifecycle
 from gotong_gql.task import service as tasks
 from gotong_gql.task.models import Task
 from gotong_gql.uow import UnitOfWork, unit_of_work
@@ -123,7 +123,7 @@ async def _seed(services: Services, session: AsyncSession, console: Console) -> 
     await step(budi, lambda uow: lifecycle.start_task(uow, completed.id))
     await step(
         budi,
-        lambda uow: contributions.complete_task(
+        lambda uow: completion.complete_task(
             uow, budi, completed.id, {"description": "Gauge installed and calibrated."}
         ),
     )

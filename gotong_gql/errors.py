@@ -1,5 +1,7 @@
 """Expected failures as data: services raise DomainError, resolvers turn it into payload errors.
 
+Each domain lists its codes once, as an ErrorCode enum in its `codes.py`; the services raise its
+members, and the domain's `types.py` exposes the same enum in the schema (`error_code_enum`).
 No GraphQL imports here: services raise these, and `graphql/errors.py` maps them.
 """
 
@@ -7,11 +9,34 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
+
+# The codes most domains share, and the shared helpers below raise, with one wording.
+COMMON_CODES = {
+    "INVALID_INPUT": "A field of the input breaks its rule (length, range, format); see `path`.",
+    "NOT_FOUND": "An id in the input names no object (or none the viewer may see).",
+    "FORBIDDEN": "The viewer's roles, or relation to the object, do not allow this.",
+    "INVALID_PAYLOAD": "The change would make its webhook event break SPEC 4's limits "
+    "(lengths, counts, 1 MB); see `path`.",
+}
+
+
+class ErrorCode(StrEnum):
+    """The codes of one domain's expected failures. A member is its code (a str) and says what
+    it means to a client; a shared code given alone takes the wording of COMMON_CODES."""
+
+    description: str
+
+    def __new__(cls, code: str, description: str | None = None) -> ErrorCode:
+        member = str.__new__(cls, code)
+        member._value_ = code
+        member.description = description or COMMON_CODES[code]
+        return member
 
 
 @dataclass(frozen=True)

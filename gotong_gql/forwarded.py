@@ -19,7 +19,7 @@ import re
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from gotong_gql.storage import request_base_url
+from gotong_gql.storage.protocol import request_base_url
 
 # A host name or IPv4 address, or a bracketed IPv6 address, with an optional port: what may go
 # into a URL we hand out (anything else falls back to the address the server listens on).

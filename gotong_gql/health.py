@@ -10,7 +10,7 @@ import redis.asyncio as redis
 from sqlalchemy import text
 
 from gotong_gql import migrate
-from gotong_gql.storage_s3 import S3ObjectStore
+from gotong_gql.storage.s3 import S3ObjectStore
 
 if TYPE_CHECKING:
     from gotong_gql.services import Services

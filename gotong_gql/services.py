@@ -16,7 +16,8 @@ from gotong_gql.oidc.client import OidcClients
 from gotong_gql.pubsub import InProcessPubSub, RedisPubSub, create_pubsub
 from gotong_gql.security import TokenCodec
 from gotong_gql.settings import Settings
-from gotong_gql.storage import ObjectStore, create_store
+from gotong_gql.storage import create_store
+from gotong_gql.storage.protocol import ObjectStore
 
 if TYPE_CHECKING:
     from gotong_gql.graphql.multiplex.multiplexer import Multiplexer

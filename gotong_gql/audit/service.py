@@ -31,7 +31,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-async def record(
+def record(
     uow: UnitOfWork,
     action: str,
     entity: str,

@@ -43,9 +43,10 @@ from gotong_gql.compiler import late, templates
 from gotong_gql.compiler.build import Unsupported
 from gotong_gql.compiler.plan import Plan, compile_operation
 from gotong_gql.graphql import observability
-from gotong_gql.graphql.cost import CostCounter, DocumentShape, points_for
-from gotong_gql.graphql.inputs import nul_in_inputs
-from gotong_gql.graphql.limits import MAX_SAFE_INTEGER
+from gotong_gql.graphql.limits.cost import CostCounter, points_for
+from gotong_gql.graphql.limits.nul import nul_in_inputs
+from gotong_gql.graphql.limits.rule import MAX_SAFE_INTEGER
+from gotong_gql.graphql.limits.shape import DocumentShape
 from gotong_gql.security import TokenError
 
 log = structlog.get_logger("gotong_gql.compiler")

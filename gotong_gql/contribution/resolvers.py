@@ -5,12 +5,10 @@ from typing import Annotated
 import strawberry
 
 from gotong_gql.contribution import service, verification
-from gotong_gql.contribution.models import Contribution
+from gotong_gql.contribution.models import Contribution, Verification
 from gotong_gql.contribution.types import (
     ContributionCreateInput,
     ContributionCreatePayload,
-    ContributionError,
-    ContributionErrorCode,
     ContributionFilterInput,
     ContributionType,
     ContributionVerifyInput,
@@ -18,10 +16,11 @@ from gotong_gql.contribution.types import (
     VerificationType,
 )
 from gotong_gql.errors import DomainError
-from gotong_gql.graphql.context import Context
-from gotong_gql.graphql.errors import ERRORS, Input, payload_errors, query_error
+from gotong_gql.graphql.context import Context, Viewer
+from gotong_gql.graphql.errors import Input, query_error
 from gotong_gql.graphql.ids import parse_global_id
 from gotong_gql.graphql.inputs import input_data
+from gotong_gql.graphql.mutations import run_mutation
 from gotong_gql.graphql.pagination import (
     After,
     Before,
@@ -34,40 +33,9 @@ from gotong_gql.graphql.pagination import (
 )
 from gotong_gql.graphql.permissions import IsAuthenticated
 from gotong_gql.keyset import QuerySource
-from gotong_gql.task.types import TaskError, TaskErrorCode, TaskType
+from gotong_gql.uow import UnitOfWork
 
 Info = strawberry.Info[Context, None]
-
-
-@strawberry.input(description="The task the viewer finished, and the contribution to record.")
-class TaskCompleteInput:
-    task_id: strawberry.ID = strawberry.field(description="An IN_PROGRESS task of the viewer's.")
-    title: str | None = strawberry.field(
-        default=strawberry.UNSET, description="Defaults to the task's title."
-    )
-    description: str | None = strawberry.field(
-        default=strawberry.UNSET, description="At most 2,000 characters; empty when omitted."
-    )
-    evidence_url: str | None = strawberry.field(
-        default=strawberry.UNSET, description="A link to outside evidence of the work."
-    )
-    duration_hours: float | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="Over 0, at most 168; defaults to the time since taskStart (at most 168).",
-    )
-    metadata: strawberry.scalars.JSON | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="Added to the contribution's metadata (the task's keys win); at most 50 keys.",
-    )
-
-
-@strawberry.type(description="The result of `taskComplete`.")
-class TaskCompletePayload:
-    task: TaskType | None = strawberry.field(description="The COMPLETED task; null when refused.")
-    contribution: ContributionType | None = strawberry.field(
-        description="The contribution the completion created; null when refused."
-    )
-    errors: list[TaskError] = strawberry.field(description=ERRORS)
 
 
 def _filter(value: ContributionFilterInput | None) -> service.ContributionFilter:
@@ -132,55 +100,25 @@ class ContributionMutations:
     async def contribution_create(
         self, info: Info, input: Input[ContributionCreateInput]
     ) -> ContributionCreatePayload:
-        context = info.context
-        viewer = await context.require_viewer()
-        try:
-            async with context.unit_of_work(viewer) as uow:
-                contribution = await service.create_contribution(
-                    uow,
-                    viewer.user,
-                    input_data(input),
-                    https_only=context.services.settings.is_production,
-                )
-        except DomainError as exc:
-            return ContributionCreatePayload(
-                contribution=None,
-                errors=payload_errors(ContributionError, ContributionErrorCode, exc),
+        https_only = info.context.services.settings.is_production
+
+        async def work(uow: UnitOfWork, viewer: Viewer) -> Contribution:
+            return await service.create_contribution(
+                uow, viewer.user, input_data(input), https_only=https_only
             )
-        return ContributionCreatePayload(
-            contribution=ContributionType.from_row(contribution), errors=[]
+
+        return await run_mutation(
+            info,
+            ContributionCreatePayload,
+            work,
+            lambda contribution: ContributionCreatePayload(
+                contribution=ContributionType.from_row(contribution), errors=[]
+            ),
         )
 
-    @strawberry.mutation(
-        permission_classes=[IsAuthenticated],
-        description="The assignee completes an in-progress task; creates its contribution.",
-    )
-    async def task_complete(
-        self, info: Info, input: Input[TaskCompleteInput]
-    ) -> TaskCompletePayload:
-        context = info.context
-        viewer = await context.require_viewer()
-        try:
-            async with context.unit_of_work(viewer) as uow:
-                done = await service.complete_task(
-                    uow,
-                    viewer.user,
-                    parse_global_id(input.task_id, "Task", "taskId"),
-                    input_data(input, exclude=("task_id",)),
-                    https_only=context.services.settings.is_production,
-                )
-        except DomainError as exc:
-            return TaskCompletePayload(
-                task=None,
-                contribution=None,
-                errors=payload_errors(TaskError, TaskErrorCode, exc),
-            )
-        return TaskCompletePayload(
-            task=TaskType.from_row(done.task),
-            contribution=ContributionType.from_row(done.contribution),
-            errors=[],
-        )
 
+@strawberry.type
+class VerificationMutations:
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
         description="Verifiers only: approve or reject someone else's contribution.",
@@ -189,30 +127,27 @@ class ContributionMutations:
         self, info: Info, input: Input[ContributionVerifyInput]
     ) -> ContributionVerifyPayload:
         context = info.context
-        viewer = await context.require_viewer()
         raw = {
             "outcome": input.outcome.value,
             "evidence_quality_score": input.evidence_quality_score,
             "notes": input.notes,
         }
-        try:
-            async with context.unit_of_work(viewer) as uow:
-                contribution, verified = await verification.verify_contribution(
-                    uow,
-                    context.services,
-                    viewer.roles,
-                    parse_global_id(input.contribution_id, "Contribution", "contributionId"),
-                    raw,
-                )
-        except DomainError as exc:
-            return ContributionVerifyPayload(
-                contribution=None,
-                verification=None,
-                errors=payload_errors(ContributionError, ContributionErrorCode, exc),
+
+        async def work(uow: UnitOfWork, viewer: Viewer) -> tuple[Contribution, Verification]:
+            return await verification.verify_contribution(
+                uow,
+                context.services,
+                viewer.roles,
+                parse_global_id(input.contribution_id, "Contribution", "contributionId"),
+                raw,
             )
-        context.loaders.verifications_by_contribution_id.clear_all()
-        return ContributionVerifyPayload(
-            contribution=ContributionType.from_row(contribution),
-            verification=VerificationType.from_row(verified),
-            errors=[],
-        )
+
+        def done(verified: tuple[Contribution, Verification]) -> ContributionVerifyPayload:
+            context.loaders.verifications_by_contribution_id.clear_all()
+            return ContributionVerifyPayload(
+                contribution=ContributionType.from_row(verified[0]),
+                verification=VerificationType.from_row(verified[1]),
+                errors=[],
+            )
+
+        return await run_mutation(info, ContributionVerifyPayload, work, done)

@@ -1,4 +1,5 @@
-"""Contributions: standalone work, or the record of a completed task. Both reach Markov as
+"""Contributions: standalone work, or the record of a completed task (taskComplete, in
+task/completion.py, records it with `record_task_completion`). Both reach Markov as
 `contribution_created`, written to the outbox in the same transaction."""
 
 from __future__ import annotations
@@ -8,31 +9,23 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
-from sqlalchemy import select
 
 from gotong_gql.audit.service import record, snapshot
+from gotong_gql.contribution.codes import ContributionErrorCode
 from gotong_gql.contribution.models import Contribution, ContributionSkill, Verification
-from gotong_gql.db import utcnow
 from gotong_gql.errors import DomainError, FieldError, validate
 from gotong_gql.evidence.models import Evidence
 from gotong_gql.keyset import Key, Listing, Order
 from gotong_gql.rows import rows_of
 from gotong_gql.skill.models import Skill
 from gotong_gql.skill.service import ensure_skills, normalise_skill_names
-from gotong_gql.task import rules as task_rules
-from gotong_gql.task.lifecycle import transition
-from gotong_gql.task.models import Task, TaskAssignment, TaskSkill
-from gotong_gql.task.service import TASK_FIELDS, lock_task, publish_task_event
 from gotong_gql.uow import UnitOfWork
 from gotong_gql.urls import HTTPS_ONLY, WebUrl
 from gotong_gql.user.models import User
-from gotong_gql.webhook.outbox import publish
+from gotong_gql.webhook.outbox import write_event
 
 MAX_SKILLS = 10
 MAX_METADATA_KEYS = 50
-# A task completion records at most a week of work (7 x 24 hours), given or measured since
-# taskStart: Markov reads duration_hours as the effort behind the completion.
-MAX_DURATION_HOURS = 168
 # The metadata taskComplete writes from the task. A standalone contribution carrying them would
 # read, to Markov, as the completion of a task (anyone's).
 RESERVED_METADATA_KEYS = (
@@ -53,7 +46,8 @@ CONTRIBUTION_FIELDS = (
     "task_id",
     "metadata_",
 )
-ContributionType = Literal[
+# The values of the GraphQL enum ContributionKind, as stored (`contribution_type`).
+ContributionKindValue = Literal[
     "task_completion",
     "code_review",
     "documentation",
@@ -64,7 +58,9 @@ ContributionType = Literal[
 ]
 
 
-class _Common(BaseModel):
+class ContributionFields(BaseModel):
+    """What every contribution takes from its author, a task's completion included."""
+
     model_config = ConfigDict(frozen=True)
 
     description: Annotated[str, StringConstraints(max_length=2000)] = ""
@@ -79,26 +75,10 @@ class _Common(BaseModel):
         return value
 
 
-class ContributionData(_Common):
-    contribution_type: ContributionType
+class ContributionData(ContributionFields):
+    contribution_type: ContributionKindValue
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     skills: Annotated[list[str], Field(max_length=MAX_SKILLS)] = Field(default_factory=list)
-
-
-class CompletionData(_Common):
-    """What the assignee tells about finished work; the rest comes from the task."""
-
-    title: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-        | None
-    ) = None
-    duration_hours: Annotated[float, Field(gt=0, le=MAX_DURATION_HOURS)] | None = None
-
-
-@dataclass(frozen=True)
-class Completed:
-    task: Task
-    contribution: Contribution
 
 
 async def _create(
@@ -115,7 +95,9 @@ async def _create(
 ) -> Contribution:
     if len(metadata) > MAX_METADATA_KEYS:
         raise DomainError(
-            "INVALID_INPUT", f"metadata has at most {MAX_METADATA_KEYS} keys", "metadata"
+            ContributionErrorCode.INVALID_INPUT,
+            f"metadata has at most {MAX_METADATA_KEYS} keys",
+            "metadata",
         )
     contribution = Contribution(
         user_id=actor.id,
@@ -133,8 +115,8 @@ async def _create(
     )
     after = snapshot(contribution, CONTRIBUTION_FIELDS)
     after["skills"] = [skill.name for skill in skills]
-    await record(uow, "contribution.create", "contribution", contribution.id, after=after)
-    await publish(
+    record(uow, "contribution.create", "contribution", contribution.id, after=after)
+    write_event(
         uow,
         "contribution_created",
         actor,
@@ -152,16 +134,47 @@ async def _create(
     return contribution
 
 
+async def record_task_completion(
+    uow: UnitOfWork,
+    actor: User,
+    task_id: uuid.UUID,
+    *,
+    title: str,
+    description: str,
+    evidence_url: str | None,
+    metadata: dict[str, Any],
+    skills: list[Skill],
+) -> Contribution:
+    """The contribution of a completed task, its metadata written by the task's completion."""
+    return await _create(
+        uow,
+        actor,
+        contribution_type="task_completion",
+        title=title,
+        description=description,
+        evidence_url=evidence_url,
+        metadata=metadata,
+        skills=skills,
+        task_id=task_id,
+    )
+
+
 def ensure_standalone(data: ContributionData) -> None:
     """TASK_COMPLETION and the metadata of one come from taskComplete only."""
     errors = [
-        FieldError("INVALID_INPUT", f"{key} is written by taskComplete only", f"metadata.{key}")
+        FieldError(
+            ContributionErrorCode.INVALID_INPUT,
+            f"{key} is written by taskComplete only",
+            f"metadata.{key}",
+        )
         for key in RESERVED_METADATA_KEYS
         if key in data.metadata
     ]
     if data.contribution_type == "task_completion":
         message = "a task completion is recorded by taskComplete"
-        errors.insert(0, FieldError("INVALID_INPUT", message, "contributionType"))
+        errors.insert(
+            0, FieldError(ContributionErrorCode.INVALID_INPUT, message, "contributionType")
+        )
     if errors:
         raise DomainError.many(errors)
 
@@ -184,75 +197,6 @@ async def create_contribution(
         skills=skills,
         task_id=None,
     )
-
-
-async def complete_task(
-    uow: UnitOfWork,
-    actor: User,
-    task_id: uuid.UUID,
-    raw: dict[str, Any],
-    *,
-    https_only: bool = True,
-) -> Completed:
-    """The assignee finishes an in-progress task: the task, its assignment and the new
-    contribution change together, with the `contribution_created` event."""
-    task = await lock_task(uow, task_id)
-    task_rules.COMPLETE.ensure(task, actor.id)
-    data = validate(CompletionData, raw, context={HTTPS_ONLY: https_only})
-    now = utcnow()
-    before = snapshot(task, TASK_FIELDS)
-    # First, so that a lost race (a concurrent cancel) writes no contribution and no event.
-    await transition(
-        uow,
-        task,
-        task_rules.COMPLETE,
-        Task.assignee_id == actor.id,
-        status="completed",
-        completed_at=now,
-        updated_at=now,
-    )
-    duration = data.duration_hours
-    if duration is None and task.started_at is not None:
-        duration = min(round((now - task.started_at).total_seconds() / 3600, 2), MAX_DURATION_HOURS)
-    metadata = {
-        **data.metadata,
-        "task_id": str(task.id),
-        "location": task.location,
-        "latitude": task.latitude,
-        "longitude": task.longitude,
-        "duration_hours": duration,
-        "estimated_hours": task.estimated_hours,
-        "difficulty": task.difficulty,
-    }
-    skills = list(
-        await uow.session.scalars(
-            select(Skill).join(TaskSkill).where(TaskSkill.task_id == task.id).order_by(Skill.name)
-        )
-    )
-    contribution = await _create(
-        uow,
-        actor,
-        contribution_type="task_completion",
-        title=data.title or task.title,
-        description=data.description,
-        evidence_url=data.evidence_url,
-        metadata=metadata,
-        skills=skills,
-        task_id=task.id,
-    )
-    assignment = await uow.session.scalar(
-        select(TaskAssignment).where(
-            TaskAssignment.task_id == task.id, TaskAssignment.status == "active"
-        )
-    )
-    if assignment is not None:
-        assignment.status, assignment.completed_at = "completed", now
-    after = snapshot(task, TASK_FIELDS)
-    after["contribution_id"] = str(contribution.id)
-    await record(uow, "task.complete", "task", task.id, before=before, after=after)
-    await uow.session.flush()
-    publish_task_event(uow, "COMPLETED", task)
-    return Completed(task, contribution)
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,14 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from gotong_gql.contribution import rules
+from gotong_gql.contribution import codes, rules
 from gotong_gql.contribution.models import Contribution, Verification
 from gotong_gql.contribution.service import EVIDENCE_ORDER, VERIFICATION_ORDER
 from gotong_gql.contribution.verification import reputation_multiplier
 from gotong_gql.evidence import service as evidence_service
 from gotong_gql.evidence.types import EvidenceType
 from gotong_gql.graphql.context import Context
-from gotong_gql.graphql.errors import CODE, ERRORS, UserError, error_code
+from gotong_gql.graphql.errors import CODE, ERRORS, UserError, error_code_enum
 from gotong_gql.graphql.loaders import now_or_later
 from gotong_gql.graphql.nodes import load_nodes
 from gotong_gql.graphql.pagination import (
@@ -248,12 +248,9 @@ class ContributionType(relay.Node):
         return await paginate(source, pages, VerificationType.from_row, nested=True)
 
 
-@strawberry.enum(description="Why a contribution mutation refused.")
-class ContributionErrorCode(Enum):
-    INVALID_INPUT = error_code("INVALID_INPUT")
-    INVALID_PAYLOAD = error_code("INVALID_PAYLOAD")
-    NOT_FOUND = error_code("NOT_FOUND")
-    FORBIDDEN = error_code("FORBIDDEN")
+ContributionErrorCode = error_code_enum(
+    codes.ContributionErrorCode, "Why a contribution mutation refused."
+)
 
 
 @strawberry.type(description="Why a contribution mutation refused; nothing was written.")

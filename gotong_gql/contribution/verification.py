@@ -147,7 +147,7 @@ async def verify_contribution(
         )
         uow.session.add(verification)
         await uow.session.flush()
-        await record(
+        record(
             uow,
             "verification.create",
             "verification",
@@ -160,7 +160,7 @@ async def verify_contribution(
         verification.evidence_quality_score = score
         verification.notes = data.notes
         verification.updated_at = utcnow()
-        await record(
+        record(
             uow,
             "verification.update",
             "verification",
@@ -202,7 +202,7 @@ async def _apply_consensus(uow: UnitOfWork, services: Services, contribution: Co
     before = {"verification_status": contribution.verification_status}
     contribution.verification_status = status
     contribution.updated_at = utcnow()
-    await record(
+    record(
         uow,
         "contribution.verification_status",
         "contribution",

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gotong_gql.credit.codes import CreditErrorCode
 from gotong_gql.credit.models import COMMUNITY_ACCOUNT_ID, DEFAULT_LIMIT_MINUTES, CreditAccount
 from gotong_gql.db import utcnow
 from gotong_gql.errors import DomainError
@@ -33,7 +34,7 @@ def available(account: CreditAccount) -> int | None:
 
 def insufficient(account: CreditAccount, minutes: int, field: str | None = None) -> DomainError:
     return DomainError(
-        "INSUFFICIENT_CREDIT",
+        CreditErrorCode.INSUFFICIENT_CREDIT,
         f"{minutes} minutes would cross the credit limit: {available(account)} available",
         field,
     )

@@ -83,7 +83,7 @@ async def settle(uow: UnitOfWork, contribution: Contribution, status: str) -> No
     else:
         await accounts.release(uow, payer, held)
     task.reserved_minutes = 0
-    await record(
+    record(
         uow,
         "task.credit_settle",
         "task",

@@ -18,6 +18,7 @@ from sqlalchemy import false, select
 from gotong_gql.audit.chain import CREDIT_CHAIN, Link
 from gotong_gql.audit.service import record
 from gotong_gql.credit import accounts
+from gotong_gql.credit.codes import CreditErrorCode
 from gotong_gql.credit.models import CreditAccount, CreditPosting, CreditTransaction
 from gotong_gql.errors import DomainError, forbidden, not_found
 from gotong_gql.keyset import Key, Listing, Order
@@ -98,14 +99,20 @@ async def transfer(
     sender_id = uow.actor_id
     assert sender_id is not None
     if to_user_id == sender_id:
-        raise DomainError("SELF_TRANSFER", "nobody transfers credit to themselves", "toUserId")
+        raise DomainError(
+            CreditErrorCode.SELF_TRANSFER, "nobody transfers credit to themselves", "toUserId"
+        )
     if not 1 <= minutes <= MAX_TRANSFER_MINUTES:
         raise DomainError(
-            "INVALID_AMOUNT", f"minutes must be 1 to {MAX_TRANSFER_MINUTES}", "minutes"
+            CreditErrorCode.INVALID_AMOUNT,
+            f"minutes must be 1 to {MAX_TRANSFER_MINUTES}",
+            "minutes",
         )
     memo = (memo or "").strip() or None
     if memo is not None and len(memo) > MAX_MEMO_LENGTH:
-        raise DomainError("INVALID_INPUT", f"memo exceeds {MAX_MEMO_LENGTH} characters", "memo")
+        raise DomainError(
+            CreditErrorCode.INVALID_INPUT, f"memo exceeds {MAX_MEMO_LENGTH} characters", "memo"
+        )
     session = uow.session
     if await session.get(User, to_user_id) is None:
         raise not_found("recipient", "toUserId")
@@ -134,7 +141,7 @@ async def set_limit(
         raise forbidden("only admins change credit limits")
     if not LOWEST_LIMIT_MINUTES <= limit_minutes <= 0:
         raise DomainError(
-            "INVALID_AMOUNT",
+            CreditErrorCode.INVALID_AMOUNT,
             f"limitMinutes must be {LOWEST_LIMIT_MINUTES} to 0",
             "limitMinutes",
         )
@@ -146,7 +153,7 @@ async def set_limit(
     held = account.balance_minutes - account.reserved_minutes
     if held < limit_minutes:
         raise DomainError(
-            "INSUFFICIENT_CREDIT",
+            CreditErrorCode.INSUFFICIENT_CREDIT,
             f"the account holds {held} minutes (balance less reserved): the limit cannot be "
             "above that",
             "limitMinutes",
@@ -154,7 +161,7 @@ async def set_limit(
     before = {"limit_minutes": account.limit_minutes}
     account.limit_minutes = limit_minutes
     accounts.changed(uow, account)
-    await record(
+    record(
         uow,
         "credit_account.limit_set",
         "credit_account",

@@ -15,12 +15,10 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gotong_gql.credit import accounts, ledger
-from gotong_gql.credit.models import COMMUNITY_ACCOUNT_ID
+from gotong_gql.credit.models import COMMUNITY_ACCOUNT_ID, CreditAccount
 from gotong_gql.credit.types import (
     CreditAccountType,
     CreditEntry,
-    CreditError,
-    CreditErrorCode,
     CreditLimitSetInput,
     CreditLimitSetPayload,
     CreditTransferInput,
@@ -28,9 +26,10 @@ from gotong_gql.credit.types import (
 )
 from gotong_gql.errors import DomainError
 from gotong_gql.graphql.context import Context, Viewer
-from gotong_gql.graphql.errors import ApiError, bad_input, payload_errors
+from gotong_gql.graphql.errors import ApiError, bad_input
 from gotong_gql.graphql.ids import parse_global_id
 from gotong_gql.graphql.multiplex.feed import Feed, Source, join
+from gotong_gql.graphql.mutations import run_mutation
 from gotong_gql.graphql.pagination import (
     After,
     Before,
@@ -43,6 +42,7 @@ from gotong_gql.graphql.pagination import (
 from gotong_gql.graphql.permissions import IsAuthenticated
 from gotong_gql.keyset import QuerySource
 from gotong_gql.pubsub import Message
+from gotong_gql.uow import UnitOfWork
 
 Info = strawberry.Info[Context, None]
 AccountId = Annotated[
@@ -126,17 +126,19 @@ class CreditMutations:
             CreditTransferInput, strawberry.argument(description="Whom, how much, and why.")
         ],
     ) -> CreditTransferPayload:
-        context = info.context
-        viewer = await context.require_viewer()
-        try:
+
+        async def work(uow: UnitOfWork, viewer: Viewer) -> CreditAccount:
             recipient = parse_global_id(input.to_user_id, "User", "toUserId")
-            async with context.unit_of_work(viewer) as uow:
-                account = await ledger.transfer(uow, recipient, input.minutes, input.memo)
-        except DomainError as exc:
-            return CreditTransferPayload(
-                account=None, errors=payload_errors(CreditError, CreditErrorCode, exc)
-            )
-        return CreditTransferPayload(account=CreditAccountType.from_row(account), errors=[])
+            return await ledger.transfer(uow, recipient, input.minutes, input.memo)
+
+        return await run_mutation(
+            info,
+            CreditTransferPayload,
+            work,
+            lambda account: CreditTransferPayload(
+                account=CreditAccountType.from_row(account), errors=[]
+            ),
+        )
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
@@ -149,17 +151,19 @@ class CreditMutations:
             CreditLimitSetInput, strawberry.argument(description="Whose account, and its limit.")
         ],
     ) -> CreditLimitSetPayload:
-        context = info.context
-        viewer = await context.require_viewer()
-        try:
+
+        async def work(uow: UnitOfWork, viewer: Viewer) -> CreditAccount:
             user_id = parse_global_id(input.user_id, "User", "userId")
-            async with context.unit_of_work(viewer) as uow:
-                account = await ledger.set_limit(uow, viewer.roles, user_id, input.limit_minutes)
-        except DomainError as exc:
-            return CreditLimitSetPayload(
-                account=None, errors=payload_errors(CreditError, CreditErrorCode, exc)
-            )
-        return CreditLimitSetPayload(account=CreditAccountType.from_row(account), errors=[])
+            return await ledger.set_limit(uow, viewer.roles, user_id, input.limit_minutes)
+
+        return await run_mutation(
+            info,
+            CreditLimitSetPayload,
+            work,
+            lambda account: CreditLimitSetPayload(
+                account=CreditAccountType.from_row(account), errors=[]
+            ),
+        )
 
 
 @strawberry.type

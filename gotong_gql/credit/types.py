@@ -10,10 +10,10 @@ import strawberry
 from strawberry import relay
 
 from gotong_gql import policy
-from gotong_gql.credit import accounts
+from gotong_gql.credit import accounts, codes
 from gotong_gql.credit.models import CreditAccount, CreditPosting, CreditTransaction
 from gotong_gql.graphql.context import Actor, Context
-from gotong_gql.graphql.errors import UserError
+from gotong_gql.graphql.errors import UserError, error_code_enum
 from gotong_gql.graphql.loaders import now_or_later
 from gotong_gql.graphql.nodes import load_nodes
 from gotong_gql.user.types import UserType
@@ -171,26 +171,7 @@ class CreditEntry:
         return ContributionType.from_row(row) if row else None
 
 
-@strawberry.enum(description="Why a credit mutation was refused.")
-class CreditErrorCode(Enum):
-    INSUFFICIENT_CREDIT = strawberry.enum_value(
-        "INSUFFICIENT_CREDIT",
-        description="The account would go below its limit (or a new limit above what it holds).",
-    )
-    SELF_TRANSFER = strawberry.enum_value(
-        "SELF_TRANSFER", description="Nobody transfers credit to themselves."
-    )
-    INVALID_AMOUNT = strawberry.enum_value(
-        "INVALID_AMOUNT",
-        description="Minutes out of range: a transfer is 1 to 6000, a limit -600000 to 0.",
-    )
-    NOT_FOUND = strawberry.enum_value("NOT_FOUND", description="No such user.")
-    FORBIDDEN = strawberry.enum_value(
-        "FORBIDDEN", description="The viewer may not do this (limits are for admins)."
-    )
-    INVALID_INPUT = strawberry.enum_value(
-        "INVALID_INPUT", description="An input field is malformed (a memo over 500 characters)."
-    )
+CreditErrorCode = error_code_enum(codes.CreditErrorCode, "Why a credit mutation was refused.")
 
 
 @strawberry.type(description="Why a credit mutation was refused; nothing was written.")

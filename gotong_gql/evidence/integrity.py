@@ -13,7 +13,7 @@ from gotong_gql.evidence import media
 from gotong_gql.evidence.models import Evidence
 from gotong_gql.services import Services
 from gotong_gql.settings import Settings
-from gotong_gql.storage import ObjectStoreError
+from gotong_gql.storage.protocol import ObjectStoreError
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,6 @@ from gotong_gql.errors import DomainError
 from gotong_gql.evidence import service
 from gotong_gql.evidence.models import Evidence
 from gotong_gql.evidence.types import (
-    EvidenceError,
-    EvidenceErrorCode,
     EvidenceEvent,
     EvidenceStatus,
     EvidenceSubmitInput,
@@ -27,19 +25,17 @@ from gotong_gql.evidence.types import (
     PresignedUploadType,
     visible_evidence,
 )
-from gotong_gql.graphql.context import Context
-from gotong_gql.graphql.errors import ApiError, Input, payload_errors, query_error
+from gotong_gql.graphql.context import Context, Viewer
+from gotong_gql.graphql.errors import ApiError, Input, query_error
 from gotong_gql.graphql.ids import parse_global_id
 from gotong_gql.graphql.inputs import input_data
 from gotong_gql.graphql.multiplex.feed import Feed, Source, join
+from gotong_gql.graphql.mutations import run_mutation
 from gotong_gql.graphql.permissions import IsAuthenticated
 from gotong_gql.pubsub import Message
+from gotong_gql.uow import UnitOfWork
 
 Info = strawberry.Info[Context, None]
-
-
-def _errors(exc: DomainError) -> list[EvidenceError]:
-    return payload_errors(EvidenceError, EvidenceErrorCode, exc)
 
 
 def _raw(input: Any) -> dict[str, Any]:
@@ -77,26 +73,27 @@ class EvidenceMutations:
     async def evidence_upload_request(
         self, info: Info, input: Input[EvidenceUploadRequestInput]
     ) -> EvidenceUploadRequestPayload:
-        context = info.context
-        viewer = await context.require_viewer()
-        try:
-            async with context.unit_of_work(viewer) as uow:
-                requested = await service.request_upload(uow, context.services, _raw(input))
-        except DomainError as exc:
-            return EvidenceUploadRequestPayload(evidence=None, upload=None, errors=_errors(exc))
-        upload = requested.upload
-        return EvidenceUploadRequestPayload(
-            evidence=EvidenceType.from_row(requested.evidence),
-            upload=PresignedUploadType(
-                url=upload.url,
-                method=upload.method,
-                headers=[
-                    HttpHeader(name=name, value=value) for name, value in upload.headers.items()
-                ],
-                expires_at=upload.expires_at,
-            ),
-            errors=[],
-        )
+        services = info.context.services
+
+        async def work(uow: UnitOfWork, viewer: Viewer) -> service.UploadRequested:
+            return await service.request_upload(uow, services, _raw(input))
+
+        def done(requested: service.UploadRequested) -> EvidenceUploadRequestPayload:
+            upload = requested.upload
+            return EvidenceUploadRequestPayload(
+                evidence=EvidenceType.from_row(requested.evidence),
+                upload=PresignedUploadType(
+                    url=upload.url,
+                    method=upload.method,
+                    headers=[
+                        HttpHeader(name=name, value=value) for name, value in upload.headers.items()
+                    ],
+                    expires_at=upload.expires_at,
+                ),
+                errors=[],
+            )
+
+        return await run_mutation(info, EvidenceUploadRequestPayload, work, done)
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
@@ -105,18 +102,20 @@ class EvidenceMutations:
     async def evidence_upload_confirm(
         self, info: Info, input: Input[EvidenceUploadConfirmInput]
     ) -> EvidenceUploadConfirmPayload:
-        context = info.context
-        viewer = await context.require_viewer()
-        try:
-            async with context.unit_of_work(viewer) as uow:
-                evidence = await service.confirm_upload(
-                    uow,
-                    context.services,
-                    parse_global_id(input.evidence_id, "Evidence", "evidenceId"),
-                )
-        except DomainError as exc:
-            return EvidenceUploadConfirmPayload(evidence=None, errors=_errors(exc))
-        return EvidenceUploadConfirmPayload(evidence=EvidenceType.from_row(evidence), errors=[])
+        services = info.context.services
+
+        async def work(uow: UnitOfWork, viewer: Viewer) -> Evidence:
+            evidence_id = parse_global_id(input.evidence_id, "Evidence", "evidenceId")
+            return await service.confirm_upload(uow, services, evidence_id)
+
+        return await run_mutation(
+            info,
+            EvidenceUploadConfirmPayload,
+            work,
+            lambda evidence: EvidenceUploadConfirmPayload(
+                evidence=EvidenceType.from_row(evidence), errors=[]
+            ),
+        )
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
@@ -125,14 +124,19 @@ class EvidenceMutations:
     async def evidence_submit(
         self, info: Info, input: Input[EvidenceSubmitInput]
     ) -> EvidenceSubmitPayload:
-        context = info.context
-        viewer = await context.require_viewer()
-        try:
-            async with context.unit_of_work(viewer) as uow:
-                evidence = await service.submit_evidence(uow, context.services, _raw(input))
-        except DomainError as exc:
-            return EvidenceSubmitPayload(evidence=None, errors=_errors(exc))
-        return EvidenceSubmitPayload(evidence=EvidenceType.from_row(evidence), errors=[])
+        services = info.context.services
+
+        async def work(uow: UnitOfWork, viewer: Viewer) -> Evidence:
+            return await service.submit_evidence(uow, services, _raw(input))
+
+        return await run_mutation(
+            info,
+            EvidenceSubmitPayload,
+            work,
+            lambda evidence: EvidenceSubmitPayload(
+                evidence=EvidenceType.from_row(evidence), errors=[]
+            ),
+        )
 
 
 @strawberry.type

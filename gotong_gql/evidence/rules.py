@@ -12,6 +12,7 @@ from typing import Any
 from gotong_gql import rfc3339
 from gotong_gql.db import utcnow
 from gotong_gql.errors import DomainError
+from gotong_gql.evidence.codes import EvidenceErrorCode
 from gotong_gql.evidence.models import WITNESS_RELATIONSHIPS
 
 CLOCK_SKEW = timedelta(minutes=5)
@@ -34,22 +35,24 @@ def parse_timestamp(
     moment = value if isinstance(value, datetime) else rfc3339.parse(value)
     if moment is None or moment.tzinfo is None:
         raise DomainError(
-            "INVALID_TIMESTAMP",
+            EvidenceErrorCode.INVALID_TIMESTAMP,
             "must be RFC 3339 with a time zone, e.g. 2026-02-09T10:30:00Z",
             field,
         )
     now = utcnow()
     if moment > now + CLOCK_SKEW:
-        raise DomainError("INVALID_TIMESTAMP", "is in the future", field)
+        raise DomainError(EvidenceErrorCode.INVALID_TIMESTAMP, "is in the future", field)
     if moment < now - MAX_AGE:
-        raise DomainError("INVALID_TIMESTAMP", "is more than 30 days old", field)
+        raise DomainError(EvidenceErrorCode.INVALID_TIMESTAMP, "is more than 30 days old", field)
     return moment
 
 
 def check_media_hash(value: str, field: str = "mediaHash") -> str:
     if len(value) < 32 or not _HEX.match(value):
         raise DomainError(
-            "INVALID_MEDIA_HASH", "must be hexadecimal, at least 32 characters", field
+            EvidenceErrorCode.INVALID_MEDIA_HASH,
+            "must be hexadecimal, at least 32 characters",
+            field,
         )
     return value.lower()
 
@@ -58,16 +61,22 @@ def check_location(location: dict[str, Any], field: str = "location") -> tuple[f
     lat, lon = location.get("latitude"), location.get("longitude")
     if lat is None or not -90 <= lat <= 90:
         raise DomainError(
-            "INVALID_COORDINATES", "latitude must be in [-90, 90]", f"{field}.latitude"
+            EvidenceErrorCode.INVALID_COORDINATES,
+            "latitude must be in [-90, 90]",
+            f"{field}.latitude",
         )
     if lon is None or not -180 <= lon <= 180:
         raise DomainError(
-            "INVALID_COORDINATES", "longitude must be in [-180, 180]", f"{field}.longitude"
+            EvidenceErrorCode.INVALID_COORDINATES,
+            "longitude must be in [-180, 180]",
+            f"{field}.longitude",
         )
     accuracy = location.get("accuracy_meters")
     if accuracy is not None and accuracy < 0:
         raise DomainError(
-            "INVALID_PAYLOAD", "accuracyMeters must not be negative", f"{field}.accuracyMeters"
+            EvidenceErrorCode.INVALID_PAYLOAD,
+            "accuracyMeters must not be negative",
+            f"{field}.accuracyMeters",
         )
     return lat, lon
 
@@ -75,26 +84,34 @@ def check_location(location: dict[str, Any], field: str = "location") -> tuple[f
 def check_witnesses(witnesses: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     if not witnesses:
         raise DomainError(
-            "MISSING_WITNESSES", "a witness attestation needs 1 to 10 witnesses", "witnesses"
+            EvidenceErrorCode.MISSING_WITNESSES,
+            "a witness attestation needs 1 to 10 witnesses",
+            "witnesses",
         )
     if len(witnesses) > MAX_WITNESSES:
-        raise DomainError("INVALID_PAYLOAD", f"at most {MAX_WITNESSES} witnesses", "witnesses")
+        raise DomainError(
+            EvidenceErrorCode.INVALID_PAYLOAD, f"at most {MAX_WITNESSES} witnesses", "witnesses"
+        )
     for index, witness in enumerate(witnesses):
         path = f"witnesses.{index}"
         name = (witness.get("witness_name") or "").strip()
         if not name or len(name) > 255:
             raise DomainError(
-                "INVALID_PAYLOAD", "witnessName must be 1 to 255 characters", f"{path}.witnessName"
+                EvidenceErrorCode.INVALID_PAYLOAD,
+                "witnessName must be 1 to 255 characters",
+                f"{path}.witnessName",
             )
         if witness.get("relationship") not in WITNESS_RELATIONSHIPS:
             raise DomainError(
-                "INVALID_PAYLOAD",
+                EvidenceErrorCode.INVALID_PAYLOAD,
                 f"relationship must be one of {', '.join(WITNESS_RELATIONSHIPS).upper()}",
                 f"{path}.relationship",
             )
         if len(witness.get("statement") or "") > 2000:
             raise DomainError(
-                "INVALID_PAYLOAD", "statement exceeds 2000 characters", f"{path}.statement"
+                EvidenceErrorCode.INVALID_PAYLOAD,
+                "statement exceeds 2000 characters",
+                f"{path}.statement",
             )
     return witnesses
 

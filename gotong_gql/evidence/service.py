@@ -26,18 +26,21 @@ from gotong_gql.contribution.models import Contribution
 from gotong_gql.db import utcnow
 from gotong_gql.errors import DomainError, forbidden, not_found
 from gotong_gql.evidence import media, rules
+from gotong_gql.evidence.codes import EvidenceErrorCode
 from gotong_gql.evidence.models import Evidence, Witness
-from gotong_gql.storage import PresignedUpload, evidence_key
+from gotong_gql.storage.keys import evidence_key
+from gotong_gql.storage.protocol import PresignedUpload
 from gotong_gql.task.models import Task
 from gotong_gql.task.service import publish_task_event
 from gotong_gql.uow import UnitOfWork, unit_of_work
 from gotong_gql.user.models import User
-from gotong_gql.webhook.outbox import publish
+from gotong_gql.webhook.outbox import write_event
 
 if TYPE_CHECKING:
     from gotong_gql.services import Services
 
-PROCESS_JOB = "process_evidence"
+# Sent when an upload is confirmed; its handler is process_evidence below.
+PROCESS_EVIDENCE = "process_evidence"
 EVIDENCE_FIELDS = ("evidence_type", "status", "object_key", "media_hash", "rejection_reason")
 UPLOAD_TYPES = {
     "photo_with_timestamp": media.PHOTO_TYPES,
@@ -113,27 +116,29 @@ async def request_upload(
     allowed = UPLOAD_TYPES.get(evidence_type)
     if allowed is None:
         raise DomainError(
-            "INVALID_EVIDENCE_TYPE",
+            EvidenceErrorCode.INVALID_EVIDENCE_TYPE,
             "witness attestations carry no file: use evidenceSubmit",
             "evidenceType",
         )
     content_type = raw["content_type"].strip().lower()
     if content_type not in allowed:
         raise DomainError(
-            "INVALID_PAYLOAD",
+            EvidenceErrorCode.INVALID_PAYLOAD,
             f"{evidence_type.upper()} accepts {', '.join(sorted(allowed))}",
             "contentType",
         )
     size = raw["size_bytes"]
     if not media.size_allowed(content_type, size):
-        raise DomainError("INVALID_PAYLOAD", _size_rule(content_type), "sizeBytes")
+        raise DomainError(EvidenceErrorCode.INVALID_PAYLOAD, _size_rule(content_type), "sizeBytes")
     moment = rules.parse_timestamp(raw["timestamp"])
     claimed = raw.get("media_hash")
     if claimed is not None:
         claimed = rules.check_media_hash(claimed)
     lat, lon, accuracy = _location(raw)
     if evidence_type == "gps_verification" and lat is None:
-        raise DomainError("INVALID_COORDINATES", "a GPS log needs its location", "location")
+        raise DomainError(
+            EvidenceErrorCode.INVALID_COORDINATES, "a GPS log needs its location", "location"
+        )
     key = evidence_key(
         KEY_CATEGORY[evidence_type],
         uow.actor_id,
@@ -156,7 +161,7 @@ async def request_upload(
     )
     uow.session.add(evidence)
     await uow.session.flush()
-    await record(
+    record(
         uow,
         "evidence.upload_request",
         "evidence",
@@ -176,7 +181,9 @@ def _size_rule(content_type: str) -> str:
 def _ensure_pending(evidence: Evidence) -> None:
     if evidence.status != "pending_upload":
         raise DomainError(
-            "INVALID_TRANSITION", f"the evidence is {evidence.status.upper()}", "evidenceId"
+            EvidenceErrorCode.INVALID_TRANSITION,
+            f"the evidence is {evidence.status.upper()}",
+            "evidenceId",
         )
 
 
@@ -190,14 +197,16 @@ async def confirm_upload(uow: UnitOfWork, services: Services, evidence_id: uuid.
     # Ask the store first (a network call on S3), lock the row after, then check again.
     info = await services.storage.stat(evidence.object_key)
     if info is None:
-        raise DomainError("NOT_UPLOADED", "no object has been uploaded yet", "evidenceId")
+        raise DomainError(
+            EvidenceErrorCode.NOT_UPLOADED, "no object has been uploaded yet", "evidenceId"
+        )
     await uow.session.refresh(evidence, with_for_update=True)
     _ensure_pending(evidence)
     before = snapshot(evidence, EVIDENCE_FIELDS)
     evidence.status = "processing"
     evidence.updated_at = utcnow()
     evidence.metadata_ = {**evidence.metadata_, "uploaded_size": info.size, "etag": info.etag}
-    await record(
+    record(
         uow,
         "evidence.upload_confirm",
         "evidence",
@@ -205,7 +214,7 @@ async def confirm_upload(uow: UnitOfWork, services: Services, evidence_id: uuid.
         before=before,
         after=snapshot(evidence, EVIDENCE_FIELDS),
     )
-    uow.enqueue_after_commit(PROCESS_JOB, str(evidence.id))
+    uow.enqueue_after_commit(PROCESS_EVIDENCE, str(evidence.id))
     return evidence
 
 
@@ -302,7 +311,7 @@ async def _judge(
                 "exif": exif,
             },
         )
-    await record(
+    record(
         uow,
         f"evidence.{evidence.status}",
         "evidence",
@@ -363,7 +372,7 @@ async def _announce(
             }
             for w in witnesses
         ]
-    await publish(
+    write_event(
         uow,
         "por_evidence",
         uploader,
@@ -404,7 +413,7 @@ async def submit_evidence(uow: UnitOfWork, services: Services, raw: dict[str, An
     evidence_type = raw["evidence_type"]
     if evidence_type not in ("gps_verification", "witness_attestation"):
         raise DomainError(
-            "INVALID_EVIDENCE_TYPE",
+            EvidenceErrorCode.INVALID_EVIDENCE_TYPE,
             "photos are uploaded: use evidenceUploadRequest",
             "evidenceType",
         )
@@ -412,7 +421,7 @@ async def submit_evidence(uow: UnitOfWork, services: Services, raw: dict[str, An
     lat, lon, accuracy = _location(raw)
     if evidence_type == "gps_verification" and lat is None:
         raise DomainError(
-            "INVALID_COORDINATES",
+            EvidenceErrorCode.INVALID_COORDINATES,
             "a GPS fix needs location.latitude and location.longitude",
             "location",
         )
@@ -458,7 +467,7 @@ async def submit_evidence(uow: UnitOfWork, services: Services, raw: dict[str, An
     if witnesses:
         data["witness_count"] = len(witnesses)
     await _announce(uow, services, evidence, data)
-    await record(
+    record(
         uow, "evidence.submit", "evidence", evidence.id, after=snapshot(evidence, EVIDENCE_FIELDS)
     )
     await _publish_status(uow, evidence)

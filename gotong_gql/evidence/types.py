@@ -10,10 +10,10 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from gotong_gql.evidence import service
+from gotong_gql.evidence import codes, service
 from gotong_gql.evidence.models import Evidence, Witness
 from gotong_gql.graphql.context import Context
-from gotong_gql.graphql.errors import CODE, ERRORS, UserError, error_code
+from gotong_gql.graphql.errors import CODE, ERRORS, UserError, error_code_enum
 
 TIMESTAMP = "When the proof was taken: at most 5 minutes ahead, at most 30 days old."
 
@@ -203,31 +203,9 @@ class PresignedUploadType:
     expires_at: datetime = strawberry.field(description="The URL works until then (5 minutes).")
 
 
-@strawberry.enum(description="Why an evidence mutation refused (SPEC 3's codes among them).")
-class EvidenceErrorCode(Enum):
-    INVALID_TIMESTAMP = error_code(
-        "INVALID_TIMESTAMP", "`timestamp` has no offset, is in the future or is over 30 days old."
-    )
-    INVALID_COORDINATES = error_code(
-        "INVALID_COORDINATES", "A latitude outside -90..90 or a longitude outside -180..180."
-    )
-    INVALID_MEDIA_HASH = error_code(
-        "INVALID_MEDIA_HASH", "`mediaHash` is not hexadecimal of at least 32 characters."
-    )
-    INVALID_EVIDENCE_TYPE = error_code(
-        "INVALID_EVIDENCE_TYPE", "This mutation does not take this kind of evidence."
-    )
-    MISSING_WITNESSES = error_code("MISSING_WITNESSES", "A witness attestation names nobody.")
-    INVALID_PAYLOAD = error_code(
-        "INVALID_PAYLOAD", "A field breaks SPEC 3's rules (witnesses, sizes, ...); see `path`."
-    )
-    INVALID_INPUT = error_code("INVALID_INPUT")
-    NOT_FOUND = error_code("NOT_FOUND")
-    FORBIDDEN = error_code("FORBIDDEN", "Only the contributor adds evidence to a contribution.")
-    INVALID_TRANSITION = error_code(
-        "INVALID_TRANSITION", "The evidence is no longer PENDING_UPLOAD."
-    )
-    NOT_UPLOADED = error_code("NOT_UPLOADED", "No file has arrived at the upload URL yet.")
+EvidenceErrorCode = error_code_enum(
+    codes.EvidenceErrorCode, "Why an evidence mutation refused (SPEC 3's codes among them)."
+)
 
 
 @strawberry.type(description="Why an evidence mutation refused; nothing was written.")

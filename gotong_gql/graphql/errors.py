@@ -13,11 +13,12 @@ from sqlalchemy.exc import DBAPIError
 from strawberry.extensions import SchemaExtension
 
 from gotong_gql import metrics
-from gotong_gql.errors import DomainError
+from gotong_gql.errors import DomainError, ErrorCode
 
 log = logging.getLogger("gotong_gql.graphql")
 
 E = TypeVar("E")
+Codes = TypeVar("Codes", bound=type[ErrorCode])
 InputT = TypeVar("InputT")
 
 
@@ -52,18 +53,14 @@ ERRORS = "Why the mutation was refused; empty on success. When not empty nothing
 CODE = "What went wrong, for a program to act on; `message` says it for people."
 Input = Annotated[InputT, strawberry.argument(description="The mutation's arguments.")]
 
-_COMMON_CODES = {
-    "INVALID_INPUT": "A field of the input breaks its rule (length, range, format); see `path`.",
-    "NOT_FOUND": "An id in the input names no object (or none the viewer may see).",
-    "FORBIDDEN": "The viewer's roles, or relation to the object, do not allow this.",
-    "INVALID_PAYLOAD": "The change would make its webhook event break SPEC 4's limits "
-    "(lengths, counts, 1 MB); see `path`.",
-}
 
-
-def error_code(name: str, description: str | None = None) -> Any:
-    """An error code enum value, described (the codes most mutations share have one wording)."""
-    return strawberry.enum_value(name, description=description or _COMMON_CODES[name])
+def error_code_enum(codes: Codes, description: str) -> Codes:
+    """A domain's ErrorCode (its `codes.py`) as the GraphQL enum of its payloads' errors: the
+    same class, each value described as the member says."""
+    strawberry.enum(codes, description=description)
+    for value in codes.__strawberry_definition__.values:  # type: ignore[attr-defined]
+        value.description = codes[value.name].description
+    return codes
 
 
 def input_path(field: str | None) -> list[str] | None:

@@ -4,7 +4,7 @@ Arguments. A page holds 1 to 100 nodes: `first` reads forwards from `after` (or 
 `last` backwards from `before` (or the end); `after` and `before` may be combined, `first` and
 `last` may not. A root connection (a field of Query) needs `first` or `last`; a nested one reads
 `first: 10` when given neither, so that a list inside a list does not multiply the cost limit by
-100 (the cost counter in graphql/limits.py counts the same). Every mistake is BAD_USER_INPUT
+100 (the cost counter in graphql/limits/cost.py counts the same). Every mistake is BAD_USER_INPUT
 with `field` naming the argument.
 
 `totalCount` and the `pageInfo` flags that need a look beyond the page (`hasPreviousPage` after

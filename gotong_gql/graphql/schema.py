@@ -12,7 +12,11 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from gotong_gql.audit.resolvers import AuditQueries
-from gotong_gql.contribution.resolvers import ContributionMutations, ContributionQueries
+from gotong_gql.contribution.resolvers import (
+    ContributionMutations,
+    ContributionQueries,
+    VerificationMutations,
+)
 from gotong_gql.credit.resolvers import CreditMutations, CreditQueries, CreditSubscriptions
 from gotong_gql.evidence.resolvers import (
     EvidenceMutations,
@@ -20,12 +24,13 @@ from gotong_gql.evidence.resolvers import (
     EvidenceSubscriptions,
 )
 from gotong_gql.graphql.errors import ErrorReporting
-from gotong_gql.graphql.limits import QueryGuard
+from gotong_gql.graphql.limits.extension import QueryGuard
 from gotong_gql.graphql.nodes import resolve_global_ids
 from gotong_gql.graphql.observability import Observability
 from gotong_gql.graphql.permissions import IsAuthenticated
 from gotong_gql.graphql.scalars import DATE_TIME
 from gotong_gql.oidc.resolvers import OidcMutations, OidcQueries
+from gotong_gql.task.completion_resolvers import TaskCompletionMutations
 from gotong_gql.task.resolvers import TaskMutations, TaskQueries, TaskSubscriptions
 from gotong_gql.user.resolvers import AccountMutations, AccountQueries
 from gotong_gql.vouch.resolvers import VouchMutations, VouchQueries
@@ -95,6 +100,8 @@ Mutation = _described(
             OidcMutations,
             TaskMutations,
             ContributionMutations,
+            TaskCompletionMutations,
+            VerificationMutations,
             EvidenceMutations,
             VouchMutations,
             WebhookMutations,

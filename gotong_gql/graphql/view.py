@@ -1,7 +1,7 @@
 """The /graphql endpoint: GraphQL over HTTP (graphql/http.py), Server-Sent Events
 (graphql/sse.py) and subscriptions over WebSocket (Strawberry's graphql-transport-ws), with
 persisted queries (graphql/persisted.py). A Context is built per request (or WebSocket) and closed
-after; the GraphQLGuard (graphql/limits.py) goes on request.state for the QueryGuard extension."""
+after; the GraphQLGuard (graphql/limits/) goes on request.state for the QueryGuard extension."""
 
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ from gotong_gql import graphiql
 from gotong_gql.compiler.read_path import ReadPath
 from gotong_gql.graphql import http, sse
 from gotong_gql.graphql.context import Context
-from gotong_gql.graphql.credentials import RATE_LIMITED, rate_limited
-from gotong_gql.graphql.limits import GraphQLGuard, classify_parse_error
+from gotong_gql.graphql.limits.guard import GraphQLGuard
+from gotong_gql.graphql.limits.parse_errors import classify_parse_error
+from gotong_gql.graphql.limits.rate import RATE_LIMITED, rate_limited
 from gotong_gql.graphql.multiplex.transport import MultiplexedTransportWS
 from gotong_gql.graphql.persisted import NOT_IN_LIST, PersistedQueries
 from gotong_gql.graphql.schema import schema

@@ -13,13 +13,15 @@ from sqlalchemy.exc import IntegrityError
 from gotong_gql.errors import DomainError
 from gotong_gql.graphql.context import Context, Viewer
 from gotong_gql.graphql.errors import Input
+from gotong_gql.graphql.mutations import refused, run_mutation
 from gotong_gql.graphql.permissions import IsAuthenticated
 from gotong_gql.oidc import service
 from gotong_gql.oidc.client import VerifiedIdentity
 from gotong_gql.oidc.models import OidcIdentity
 from gotong_gql.oidc.types import OidcIdentityType, OidcProviderType
+from gotong_gql.uow import UnitOfWork
 from gotong_gql.user.models import User
-from gotong_gql.user.payloads import AccountError, TokenCreatePayload, account_errors
+from gotong_gql.user.payloads import AccountError, TokenCreatePayload
 from gotong_gql.user.service import TokenPair, issue_tokens
 from gotong_gql.user.types import UserType
 
@@ -119,9 +121,7 @@ class OidcMutations:
                     uow, flow, provider.name, input.redirect_uri, viewer.id if viewer else None
                 )
         except DomainError as exc:
-            return OidcAuthorizationStartPayload(
-                authorization_url=None, state=None, expires_at=None, errors=account_errors(exc)
-            )
+            return refused(OidcAuthorizationStartPayload, exc)
         return OidcAuthorizationStartPayload(
             authorization_url=url, state=flow.state, expires_at=flow.expires_at, errors=[]
         )
@@ -139,7 +139,7 @@ class OidcMutations:
             name, identity = await _redeem(info.context, input.provider, input.code, input.state)
             user, pair = await _sign_in(info.context, name, identity)
         except DomainError as exc:
-            return TokenCreatePayload(errors=account_errors(exc))
+            return refused(TokenCreatePayload, exc)
         return TokenCreatePayload.issued(pair, user)
 
     @strawberry.mutation(
@@ -158,7 +158,7 @@ class OidcMutations:
             )
             row = await _link(context, viewer, name, identity)
         except DomainError as exc:
-            return OidcIdentityLinkPayload(identity=None, user=None, errors=account_errors(exc))
+            return refused(OidcIdentityLinkPayload, exc)
         user = (await context.require_viewer()).user
         return OidcIdentityLinkPayload(
             identity=OidcIdentityType.from_row(row), user=UserType.from_row(user), errors=[]
@@ -172,15 +172,17 @@ class OidcMutations:
     async def oidc_identity_unlink(
         self, info: Info, input: Input[OidcIdentityUnlinkInput]
     ) -> OidcIdentityUnlinkPayload:
-        context = info.context
-        viewer = await context.require_viewer()
-        try:
-            async with context.unit_of_work(viewer) as uow:
-                await service.unlink(uow, viewer.id, input.provider)
-        except DomainError as exc:
-            return OidcIdentityUnlinkPayload(user=None, errors=account_errors(exc))
-        user = await context.require_viewer()
-        return OidcIdentityUnlinkPayload(user=UserType.from_row(user.user), errors=[])
+
+        async def work(uow: UnitOfWork, viewer: Viewer) -> User:
+            await service.unlink(uow, viewer.id, input.provider)
+            return viewer.user
+
+        return await run_mutation(
+            info,
+            OidcIdentityUnlinkPayload,
+            work,
+            lambda user: OidcIdentityUnlinkPayload(user=UserType.from_row(user), errors=[]),
+        )
 
 
 async def _redeem(

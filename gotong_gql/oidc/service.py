@@ -28,6 +28,7 @@ from gotong_gql.oidc.client import VerifiedIdentity
 from gotong_gql.oidc.models import OidcIdentity, OidcState
 from gotong_gql.security import UNUSABLE_PASSWORD
 from gotong_gql.uow import UnitOfWork
+from gotong_gql.user.codes import AccountErrorCode
 from gotong_gql.user.models import User
 from gotong_gql.user.service import PROFILE_FIELDS, markov_user_id
 
@@ -118,7 +119,7 @@ async def redeem_flow(
     ).one_or_none()
     if row is None:
         raise DomainError(
-            "OIDC_STATE_INVALID",
+            AccountErrorCode.OIDC_STATE_INVALID,
             "unknown, expired or already used state: start again with oidcAuthorizationStart",
             "state",
         )
@@ -137,7 +138,7 @@ def _verified_email(identity: VerifiedIdentity) -> str:
     email = (identity.email or "").strip().lower()
     if not identity.email_verified or not _EMAIL.match(email) or len(email) > 320:
         raise DomainError(
-            "OIDC_EMAIL_UNVERIFIED",
+            AccountErrorCode.OIDC_EMAIL_UNVERIFIED,
             "the provider did not vouch for an email address: verify it there first",
         )
     return email
@@ -160,7 +161,7 @@ async def sign_in(uow: UnitOfWork, provider: str, identity: VerifiedIdentity) ->
         if user is not None:
             return user
         raise DomainError(
-            "OIDC_ACCOUNT_EXISTS",
+            AccountErrorCode.OIDC_ACCOUNT_EXISTS,
             "an account with this email exists: sign in to it and link the provider with "
             "oidcIdentityLink",
         )
@@ -176,7 +177,7 @@ async def sign_in(uow: UnitOfWork, provider: str, identity: VerifiedIdentity) ->
     await session.flush()
     uow.actor_id = user.id
     after = {**snapshot(user, PROFILE_FIELDS), "provider": provider}
-    await record(uow, "user.register", "user", user.id, after=after)
+    record(uow, "user.register", "user", user.id, after=after)
     await _add_identity(uow, user.id, provider, identity)
     return user
 
@@ -219,7 +220,7 @@ async def _add_identity(
     )
     uow.session.add(row)
     await uow.session.flush()
-    await record(
+    record(
         uow,
         "user.identity_link",
         "user",
@@ -251,14 +252,15 @@ async def link(
         return linked
     if owner is not None:
         raise DomainError(
-            "OIDC_ACCOUNT_EXISTS", "this account at the provider signs in to another account"
+            AccountErrorCode.OIDC_ACCOUNT_EXISTS,
+            "this account at the provider signs in to another account",
         )
     has_one = await session.scalar(
         select(exists().where(OidcIdentity.provider == provider, OidcIdentity.user_id == user_id))
     )
     if has_one:
         raise DomainError(
-            "OIDC_ACCOUNT_EXISTS",
+            AccountErrorCode.OIDC_ACCOUNT_EXISTS,
             "your account is linked to another account at this provider: unlink it first",
             "provider",
         )
@@ -298,11 +300,11 @@ async def unlink(uow: UnitOfWork, user_id: uuid.UUID, provider: str) -> None:
         if not linked:
             raise not_found("identity at this provider", "provider")
         raise DomainError(
-            "OIDC_LAST_LOGIN",
+            AccountErrorCode.OIDC_LAST_LOGIN,
             "this is the account's last way to sign in: link another provider first",
             "provider",
         )
-    await record(
+    record(
         uow,
         "user.identity_unlink",
         "user",

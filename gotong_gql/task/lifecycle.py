@@ -1,4 +1,4 @@
-"""The task's status transitions: assign, claim, start, cancel (and complete, in contribution).
+"""The task's status transitions: assign, claim, start, cancel (and complete, completion.py).
 
 Invariant: a task's status only changes through `transition`, a compare-and-set
 `UPDATE tasks SET ... WHERE id = :id AND status IN (:from) [AND assignee_id = :actor]` whose
@@ -12,15 +12,18 @@ both win: the second matches no row and answers INVALID_TRANSITION, having writt
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gotong_gql.audit.service import record, snapshot
 from gotong_gql.credit import earning
 from gotong_gql.db import utcnow
 from gotong_gql.errors import DomainError, not_found
 from gotong_gql.task import rules
+from gotong_gql.task.codes import TaskErrorCode
 from gotong_gql.task.models import Task, TaskAssignment
 from gotong_gql.task.service import TASK_FIELDS, lock_task, publish_task_event
 from gotong_gql.uow import UnitOfWork
@@ -44,10 +47,25 @@ async def transition(
     )
     if result.rowcount != 1:
         raise DomainError(
-            "INVALID_TRANSITION",
+            TaskErrorCode.INVALID_TRANSITION,
             f"cannot {rule.action} the task: it has changed meanwhile",
             "taskId",
         )
+
+
+async def close_active_assignment(
+    session: AsyncSession, task: Task, status: str, now: datetime
+) -> TaskAssignment | None:
+    """The task's active assignment, if it has one, ends as `status` (reassigned, cancelled or
+    completed)."""
+    active = await session.scalar(
+        select(TaskAssignment).where(
+            TaskAssignment.task_id == task.id, TaskAssignment.status == "active"
+        )
+    )
+    if active is not None:
+        active.status, active.completed_at = status, now
+    return active
 
 
 async def _open_assignment(
@@ -66,14 +84,7 @@ async def _open_assignment(
         updated_at=now,
         reserved_minutes=held,
     )
-    active = await uow.session.scalar(
-        select(TaskAssignment).where(
-            TaskAssignment.task_id == task.id, TaskAssignment.status == "active"
-        )
-    )
-    if active is not None:
-        active.status = "reassigned"
-        active.completed_at = now
+    if await close_active_assignment(uow.session, task, "reassigned", now) is not None:
         # The partial unique index allows one active row per task: close before opening.
         await uow.session.flush()
     uow.session.add(
@@ -92,13 +103,13 @@ async def assign_task(
         raise not_found("assignee", "assigneeId")
     if task.assignee_id == assignee_id:
         raise DomainError(
-            "INVALID_TRANSITION", "the task is already assigned to this user", "assigneeId"
+            TaskErrorCode.INVALID_TRANSITION,
+            "the task is already assigned to this user",
+            "assigneeId",
         )
     before = snapshot(task, TASK_FIELDS)
     await _open_assignment(uow, task, assignee_id, rules.ASSIGN)
-    await record(
-        uow, "task.assign", "task", task.id, before=before, after=snapshot(task, TASK_FIELDS)
-    )
+    record(uow, "task.assign", "task", task.id, before=before, after=snapshot(task, TASK_FIELDS))
     await uow.session.flush()
     publish_task_event(uow, "ASSIGNED", task)
     return task
@@ -109,9 +120,7 @@ async def claim_task(uow: UnitOfWork, task_id: uuid.UUID) -> Task:
     rules.CLAIM.ensure(task, uow.actor_id)
     before = snapshot(task, TASK_FIELDS)
     await _open_assignment(uow, task, uow.actor_id, rules.CLAIM)
-    await record(
-        uow, "task.claim", "task", task.id, before=before, after=snapshot(task, TASK_FIELDS)
-    )
+    record(uow, "task.claim", "task", task.id, before=before, after=snapshot(task, TASK_FIELDS))
     await uow.session.flush()
     publish_task_event(uow, "ASSIGNED", task)
     return task
@@ -131,9 +140,7 @@ async def start_task(uow: UnitOfWork, task_id: uuid.UUID) -> Task:
         started_at=now,
         updated_at=now,
     )
-    await record(
-        uow, "task.start", "task", task.id, before=before, after=snapshot(task, TASK_FIELDS)
-    )
+    record(uow, "task.start", "task", task.id, before=before, after=snapshot(task, TASK_FIELDS))
     await uow.session.flush()
     publish_task_event(uow, "STARTED", task)
     return task
@@ -145,24 +152,17 @@ async def cancel_task(
     task = await lock_task(uow, task_id)
     rules.CANCEL.ensure(task, uow.actor_id, roles)
     if reason is not None and len(reason) > 500:
-        raise DomainError("INVALID_INPUT", "reason exceeds 500 characters", "reason")
+        raise DomainError(TaskErrorCode.INVALID_INPUT, "reason exceeds 500 characters", "reason")
     before = snapshot(task, TASK_FIELDS)
     now = utcnow()
     await earning.release_for(uow, task)
     await transition(
         uow, task, rules.CANCEL, status="cancelled", updated_at=now, reserved_minutes=0
     )
-    active = await uow.session.scalar(
-        select(TaskAssignment).where(
-            TaskAssignment.task_id == task.id, TaskAssignment.status == "active"
-        )
-    )
-    if active is not None:
-        active.status = "cancelled"
-        active.completed_at = now
+    await close_active_assignment(uow.session, task, "cancelled", now)
     after = snapshot(task, TASK_FIELDS)
     after["reason"] = reason
-    await record(uow, "task.cancel", "task", task.id, before=before, after=after)
+    record(uow, "task.cancel", "task", task.id, before=before, after=after)
     await uow.session.flush()
     publish_task_event(uow, "CANCELLED", task)
     return task

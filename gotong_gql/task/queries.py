@@ -14,6 +14,7 @@ from gotong_gql.keyset import Key, Listing, Order
 from gotong_gql.rows import rows_of
 from gotong_gql.skill.models import Skill
 from gotong_gql.skill.service import normalise_skill_names
+from gotong_gql.task.codes import TaskErrorCode
 from gotong_gql.task.models import Task, TaskAssignment, TaskSkill
 
 EARTH_RADIUS_KM = 6371.0088
@@ -94,7 +95,9 @@ def task_order(order: TaskOrder, near: Near | None) -> Order:
     if order.field == "distance":
         if near is None:
             raise DomainError(
-                "INVALID_INPUT", "ordering by distance needs the near filter", "orderBy.field"
+                TaskErrorCode.INVALID_INPUT,
+                "ordering by distance needs the near filter",
+                "orderBy.field",
             )
         column, kind, nullable = distance_km(near.latitude, near.longitude), "float", True
     else:

@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gotong_gql.errors import DomainError
 from gotong_gql.graphql.context import Context, Viewer
-from gotong_gql.graphql.errors import Input, payload_errors, query_error
+from gotong_gql.graphql.errors import Input, query_error
 from gotong_gql.graphql.ids import parse_global_id
 from gotong_gql.graphql.inputs import input_data
 from gotong_gql.graphql.multiplex.feed import Feed, Source, join
+from gotong_gql.graphql.mutations import run_mutation
 from gotong_gql.graphql.pagination import (
     After,
     Before,
@@ -34,8 +35,6 @@ from gotong_gql.task.types import (
     TaskAssignInput,
     TaskCancelInput,
     TaskCreateInput,
-    TaskError,
-    TaskErrorCode,
     TaskEvent,
     TaskEventType,
     TaskFilterInput,
@@ -88,14 +87,9 @@ class TaskCancelPayload(TaskPayload):
 async def _mutate(
     info: Info, payload: type[P], work: Callable[[UnitOfWork, Viewer], Awaitable[Task]]
 ) -> P:
-    context = info.context
-    viewer = await context.require_viewer()
-    try:
-        async with context.unit_of_work(viewer) as uow:
-            task = await work(uow, viewer)
-    except DomainError as exc:
-        return payload(task=None, errors=payload_errors(TaskError, TaskErrorCode, exc))
-    return payload(task=TaskType.from_row(task), errors=[])
+    return await run_mutation(
+        info, payload, work, lambda task: payload(task=TaskType.from_row(task), errors=[])
+    )
 
 
 def _task_id(value: strawberry.ID, field: str = "taskId") -> uuid.UUID:

@@ -18,6 +18,7 @@ from sqlalchemy import and_
 
 from gotong_gql import policy
 from gotong_gql.errors import DomainError, forbidden
+from gotong_gql.task.codes import TaskErrorCode
 from gotong_gql.task.models import Task
 
 MANAGES = policy.IsViewer("creator_id") | policy.ADMIN
@@ -45,7 +46,7 @@ class TaskRule:
             raise forbidden(self.refusal)
         if task.status not in self.statuses:
             raise DomainError(
-                "INVALID_TRANSITION",
+                TaskErrorCode.INVALID_TRANSITION,
                 f"cannot {self.action} a task that is {task.status.upper()}",
                 "taskId",
             )

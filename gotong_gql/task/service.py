@@ -26,6 +26,7 @@ from gotong_gql.errors import DomainError, forbidden, not_found, validate
 from gotong_gql.skill.models import Skill
 from gotong_gql.skill.service import ensure_skills, normalise_skill_names
 from gotong_gql.task import rules
+from gotong_gql.task.codes import TaskErrorCode
 from gotong_gql.task.models import Task, TaskSkill
 from gotong_gql.uow import UnitOfWork
 
@@ -120,6 +121,15 @@ async def _set_skills(session: AsyncSession, task: Task, names: list[str]) -> li
     return [skill.name for skill in skills]
 
 
+async def skills_of(session: AsyncSession, task_id: uuid.UUID) -> list[Skill]:
+    """The task's skills, by name."""
+    return list(
+        await session.scalars(
+            select(Skill).join(TaskSkill).where(TaskSkill.task_id == task_id).order_by(Skill.name)
+        )
+    )
+
+
 async def skill_names(session: AsyncSession, task_id: uuid.UUID) -> list[str]:
     rows = await session.scalars(
         select(Skill.name).join(TaskSkill).where(TaskSkill.task_id == task_id)
@@ -147,7 +157,7 @@ async def create_task(uow: UnitOfWork, roles: frozenset[str], raw: dict[str, Any
     await uow.session.flush()
     after = snapshot(task, TASK_FIELDS)
     after["skills"] = sorted(await _set_skills(uow.session, task, data.skills or []))
-    await record(uow, "task.create", "task", task.id, after=after)
+    record(uow, "task.create", "task", task.id, after=after)
     await uow.session.flush()
     publish_task_event(uow, "CREATED", task)
     return task
@@ -163,7 +173,7 @@ async def update_task(
     for name in data.model_fields_set - {"skills", "metadata"}:
         value = getattr(data, name)
         if name == "title" and value is None:
-            raise DomainError("INVALID_INPUT", "title cannot be null", "title")
+            raise DomainError(TaskErrorCode.INVALID_INPUT, "title cannot be null", "title")
         setattr(task, name, "" if name == "description" and value is None else value)
     if "metadata" in data.model_fields_set:
         task.metadata_ = data.metadata or {}
@@ -173,7 +183,7 @@ async def update_task(
         after["skills"] = sorted(await _set_skills(uow.session, task, data.skills or []))
     if before != after:
         task.updated_at = utcnow()
-        await record(uow, "task.update", "task", task.id, before=before, after=after)
+        record(uow, "task.update", "task", task.id, before=before, after=after)
         await uow.session.flush()
         publish_task_event(uow, "UPDATED", task)
     return task

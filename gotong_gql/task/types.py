@@ -13,7 +13,7 @@ from strawberry.scalars import JSON
 from gotong_gql.audit import service as audit_service
 from gotong_gql.audit.types import AuditEntryType
 from gotong_gql.graphql.context import Context
-from gotong_gql.graphql.errors import CODE, ERRORS, UserError, error_code
+from gotong_gql.graphql.errors import CODE, ERRORS, UserError, error_code_enum
 from gotong_gql.graphql.loaders import now_or_later, prefetch_users, user_ids_wanted
 from gotong_gql.graphql.nodes import load_nodes
 from gotong_gql.graphql.pagination import (
@@ -28,7 +28,7 @@ from gotong_gql.graphql.pagination import (
 from gotong_gql.graphql.selection import selected_below
 from gotong_gql.keyset import QuerySource
 from gotong_gql.skill.types import SkillType
-from gotong_gql.task import queries, rules
+from gotong_gql.task import codes, queries, rules
 from gotong_gql.task.models import Task, TaskAssignment
 from gotong_gql.user.types import UserType
 
@@ -321,21 +321,7 @@ class TaskEvent:
     at: datetime = strawberry.field(description="When it happened.")
 
 
-@strawberry.enum(description="Why a task mutation refused.")
-class TaskErrorCode(Enum):
-    INVALID_INPUT = error_code("INVALID_INPUT")
-    NOT_FOUND = error_code("NOT_FOUND")
-    FORBIDDEN = error_code("FORBIDDEN")
-    INVALID_TRANSITION = error_code(
-        "INVALID_TRANSITION",
-        "The task's status does not allow this (e.g. starting a COMPLETED task).",
-    )
-    INVALID_PAYLOAD = error_code("INVALID_PAYLOAD")
-    INSUFFICIENT_CREDIT = strawberry.enum_value(
-        "INSUFFICIENT_CREDIT",
-        description="taskAssign, taskClaim: the payer's account cannot reserve the task's "
-        "estimate without crossing its credit limit.",
-    )
+TaskErrorCode = error_code_enum(codes.TaskErrorCode, "Why a task mutation refused.")
 
 
 @strawberry.type(description="Why a task mutation refused; nothing was written.")

@@ -3,80 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 
-from gotong_gql.errors import DomainError
-from gotong_gql.graphql.errors import CODE, ERRORS, UserError, error_code, payload_errors
-from gotong_gql.user import service
+from gotong_gql.graphql.errors import CODE, ERRORS, UserError, error_code_enum
+from gotong_gql.user import codes, service
 from gotong_gql.user.models import User
 from gotong_gql.user.types import Role, UserType
 
-
-@strawberry.enum(description="Why an account or token mutation refused.")
-class AccountErrorCode(Enum):
-    INVALID_INPUT = error_code("INVALID_INPUT")
-    USERNAME_TAKEN = error_code("USERNAME_TAKEN", "Another account has this username.")
-    EMAIL_TAKEN = error_code("EMAIL_TAKEN", "Another account has this email.")
-    INVALID_CREDENTIALS = error_code(
-        "INVALID_CREDENTIALS", "Wrong login or password (the same code for either)."
-    )
-    INVALID_TOKEN = error_code("INVALID_TOKEN", "The refresh token is malformed or not ours.")
-    TOKEN_EXPIRED = error_code("TOKEN_EXPIRED", "The refresh token has expired: log in again.")
-    TOKEN_REVOKED = error_code("TOKEN_REVOKED", "The refresh token was revoked (logged out).")
-    TOKEN_REUSED = error_code(
-        "TOKEN_REUSED", "A rotated refresh token came back: its whole login is now revoked."
-    )
-    NOT_FOUND = error_code("NOT_FOUND", "No user has the `userId`.")
-    FORBIDDEN = error_code("FORBIDDEN", "Only admins grant and revoke roles.")
-    INVALID_ROLE = error_code("INVALID_ROLE", "CONTRIBUTOR is everyone's; it is not granted.")
-    LAST_ADMIN = error_code("LAST_ADMIN", "The last admin keeps the ADMIN role.")
-    OIDC_PROVIDER_UNKNOWN = strawberry.enum_value(
-        "OIDC_PROVIDER_UNKNOWN", description="No OpenID Connect provider has this name."
-    )
-    OIDC_REDIRECT_NOT_ALLOWED = strawberry.enum_value(
-        "OIDC_REDIRECT_NOT_ALLOWED", description="The redirect URI is not in OIDC_REDIRECT_URIS."
-    )
-    OIDC_STATE_INVALID = strawberry.enum_value(
-        "OIDC_STATE_INVALID",
-        description="The state is unknown, expired (10 minutes), already used, another "
-        "provider's, or (for a link) not started by the signed-in user; checked before the code "
-        "is redeemed.",
-    )
-    OIDC_TOKEN_INVALID = strawberry.enum_value(
-        "OIDC_TOKEN_INVALID",
-        description="The provider refused the code, or its ID token failed a check (signature, "
-        "iss, aud, exp, iat, nonce).",
-    )
-    OIDC_EMAIL_UNVERIFIED = strawberry.enum_value(
-        "OIDC_EMAIL_UNVERIFIED",
-        description="A new account needs an email the provider says is verified.",
-    )
-    OIDC_ACCOUNT_EXISTS = strawberry.enum_value(
-        "OIDC_ACCOUNT_EXISTS",
-        description="An account has this email (its owner links the provider with "
-        "oidcIdentityLink), or the identity is linked elsewhere.",
-    )
-    OIDC_PROVIDER_UNAVAILABLE = strawberry.enum_value(
-        "OIDC_PROVIDER_UNAVAILABLE",
-        description="The provider did not answer within OIDC_TIMEOUT_SECONDS (10 s), or "
-        "answered with an error.",
-    )
-    OIDC_LAST_LOGIN = strawberry.enum_value(
-        "OIDC_LAST_LOGIN",
-        description="The identity is the account's last way to sign in (no password, no other "
-        "identity).",
-    )
+AccountErrorCode = error_code_enum(
+    codes.AccountErrorCode, "Why an account or token mutation refused."
+)
 
 
 @strawberry.type(description="Why an account or token mutation refused; nothing was written.")
 class AccountError(UserError):
     code: AccountErrorCode = strawberry.field(description=CODE)
-
-
-def account_errors(exc: DomainError) -> list[AccountError]:
-    return payload_errors(AccountError, AccountErrorCode, exc)
 
 
 @strawberry.input(description="A new account.")

@@ -1,17 +1,19 @@
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import strawberry
 
 from gotong_gql.errors import DomainError
-from gotong_gql.graphql.context import Context
+from gotong_gql.graphql.context import Context, Viewer
 from gotong_gql.graphql.errors import (
     Input,
     query_error,
 )
 from gotong_gql.graphql.ids import parse_global_id
 from gotong_gql.graphql.inputs import input_data
+from gotong_gql.graphql.mutations import refused, run_mutation
 from gotong_gql.graphql.pagination import (
     After,
     Before,
@@ -26,6 +28,7 @@ from gotong_gql.graphql.permissions import IsAuthenticated
 from gotong_gql.keyset import QuerySource
 from gotong_gql.skill import service as skill_service
 from gotong_gql.skill.types import SkillType
+from gotong_gql.uow import UnitOfWork
 from gotong_gql.user import roles as role_service
 from gotong_gql.user import service
 from gotong_gql.user.models import User
@@ -45,7 +48,6 @@ from gotong_gql.user.payloads import (
     TokenRevokePayload,
     UserByInput,
     UserFilterInput,
-    account_errors,
 )
 from gotong_gql.user.types import UserType
 
@@ -137,7 +139,7 @@ class AccountMutations:
             async with info.context.unit_of_work(None) as uow:
                 user = await service.register(uow, registration)
         except DomainError as exc:
-            return AccountRegisterPayload(user=None, errors=account_errors(exc))
+            return refused(AccountRegisterPayload, exc)
         return AccountRegisterPayload(user=UserType.from_row(user), errors=[])
 
     @strawberry.mutation(description="Log in with email or username and password.")
@@ -151,7 +153,7 @@ class AccountMutations:
                 uow.actor_id = user.id
                 pair = await service.issue_tokens(uow, context.services.tokens, user)
         except DomainError as exc:
-            return TokenCreatePayload(errors=account_errors(exc))
+            return refused(TokenCreatePayload, exc)
         return TokenCreatePayload.issued(pair, user)
 
     @strawberry.mutation(description="Trade a refresh token for a new pair; each works once.")
@@ -169,9 +171,9 @@ class AccountMutations:
             # A stolen token was replayed: end every session of this login, then refuse.
             async with context.unit_of_work(None) as uow:
                 await service.revoke_family(uow, reuse.family_id)
-            return TokenRefreshPayload(errors=account_errors(reuse))
+            return refused(TokenRefreshPayload, reuse)
         except DomainError as exc:
-            return TokenRefreshPayload(errors=account_errors(exc))
+            return refused(TokenRefreshPayload, exc)
         return TokenRefreshPayload.issued(pair, user)
 
     @strawberry.mutation(description="Log out: revoke the refresh token's login (or all).")
@@ -186,7 +188,7 @@ class AccountMutations:
                     all_sessions=input.all_sessions,
                 )
         except DomainError as exc:
-            return TokenRevokePayload(revoked=False, errors=account_errors(exc))
+            return refused(TokenRevokePayload, exc, revoked=False)
         return TokenRevokePayload(revoked=True, errors=[])
 
     @strawberry.mutation(
@@ -195,19 +197,19 @@ class AccountMutations:
     async def account_update(
         self, info: Info, input: Input[AccountUpdateInput]
     ) -> AccountUpdatePayload:
-        context = info.context
-        viewer = await context.require_viewer()
-        try:
-            async with context.unit_of_work(viewer) as uow:
-                user = await service.update_profile(
-                    uow,
-                    viewer.user,
-                    input_data(input),
-                    https_only=context.services.settings.is_production,
-                )
-        except DomainError as exc:
-            return AccountUpdatePayload(user=None, errors=account_errors(exc))
-        return AccountUpdatePayload(user=UserType.from_row(user), errors=[])
+        https_only = info.context.services.settings.is_production
+
+        async def work(uow: UnitOfWork, viewer: Viewer) -> User:
+            return await service.update_profile(
+                uow, viewer.user, input_data(input), https_only=https_only
+            )
+
+        return await run_mutation(
+            info,
+            AccountUpdatePayload,
+            work,
+            lambda user: AccountUpdatePayload(user=UserType.from_row(user), errors=[]),
+        )
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated], description="Admins only: give a role."
@@ -215,20 +217,14 @@ class AccountMutations:
     async def account_role_grant(
         self, info: Info, input: Input[AccountRoleInput]
     ) -> AccountRoleGrantPayload:
-        context = info.context
-        viewer = await context.require_viewer()
-        try:
-            async with context.unit_of_work(viewer) as uow:
-                user, roles = await role_service.grant_role(
-                    uow,
-                    viewer.roles,
-                    parse_global_id(input.user_id, "User", "userId"),
-                    input.role.value,
-                )
-        except DomainError as exc:
-            return AccountRoleGrantPayload(user=None, errors=account_errors(exc))
-        context.loaders.roles_by_user_id.prime(user.id, roles, force=True)
-        return AccountRoleGrantPayload(user=UserType.from_row(user), errors=[])
+
+        async def work(uow: UnitOfWork, viewer: Viewer) -> tuple[User, frozenset[str]]:
+            user_id = parse_global_id(input.user_id, "User", "userId")
+            return await role_service.grant_role(uow, viewer.roles, user_id, input.role.value)
+
+        return await run_mutation(
+            info, AccountRoleGrantPayload, work, _with_roles(info, AccountRoleGrantPayload)
+        )
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated], description="Admins only: take a role away."
@@ -236,17 +232,27 @@ class AccountMutations:
     async def account_role_revoke(
         self, info: Info, input: Input[AccountRoleInput]
     ) -> AccountRoleRevokePayload:
-        context = info.context
-        viewer = await context.require_viewer()
-        try:
-            async with context.unit_of_work(viewer) as uow:
-                user, roles = await role_service.revoke_role(
-                    uow,
-                    viewer.roles,
-                    parse_global_id(input.user_id, "User", "userId"),
-                    input.role.value,
-                )
-        except DomainError as exc:
-            return AccountRoleRevokePayload(user=None, errors=account_errors(exc))
-        context.loaders.roles_by_user_id.prime(user.id, roles, force=True)
-        return AccountRoleRevokePayload(user=UserType.from_row(user), errors=[])
+
+        async def work(uow: UnitOfWork, viewer: Viewer) -> tuple[User, frozenset[str]]:
+            user_id = parse_global_id(input.user_id, "User", "userId")
+            return await role_service.revoke_role(uow, viewer.roles, user_id, input.role.value)
+
+        return await run_mutation(
+            info, AccountRoleRevokePayload, work, _with_roles(info, AccountRoleRevokePayload)
+        )
+
+
+RolePayload = TypeVar("RolePayload", AccountRoleGrantPayload, AccountRoleRevokePayload)
+
+
+def _with_roles(
+    info: Info, payload: type[RolePayload]
+) -> Callable[[tuple[User, frozenset[str]]], RolePayload]:
+    """The payload of a role change; the request's later fields read the new roles."""
+
+    def done(changed: tuple[User, frozenset[str]]) -> RolePayload:
+        user, roles = changed
+        info.context.loaders.roles_by_user_id.prime(user.id, roles, force=True)
+        return payload(user=UserType.from_row(user), errors=[])
+
+    return done

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gotong_gql.audit.service import record
 from gotong_gql.errors import DomainError, forbidden, not_found
 from gotong_gql.uow import UnitOfWork
+from gotong_gql.user.codes import AccountErrorCode
 from gotong_gql.user.models import User, UserRole
 from gotong_gql.user.service import ensure_grantable, roles_of
 
@@ -30,7 +31,7 @@ async def grant_role(
     roles = await roles_of(uow.session, user_id)
     if role not in roles:
         uow.session.add(UserRole(user_id=user_id, role=role, granted_by_id=uow.actor_id))
-        await record(
+        record(
             uow,
             "user.role_grant",
             "user",
@@ -71,12 +72,14 @@ async def revoke_role(
             raise forbidden("only admins manage roles")
         roles = roles - {"admin"} | ({"admin"} if user_id in admins else set())
         if user_id in admins and len(admins) == 1:
-            raise DomainError("LAST_ADMIN", "the last admin cannot lose the admin role", "role")
+            raise DomainError(
+                AccountErrorCode.LAST_ADMIN, "the last admin cannot lose the admin role", "role"
+            )
     if role in roles:
         await uow.session.execute(
             delete(UserRole).where(UserRole.user_id == user_id, UserRole.role == role)
         )
-        await record(
+        record(
             uow,
             "user.role_revoke",
             "user",

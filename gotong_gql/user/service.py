@@ -25,6 +25,7 @@ from gotong_gql.skill.models import Skill, UserSkill
 from gotong_gql.skill.service import ensure_skills, normalise_skill_names
 from gotong_gql.uow import UnitOfWork
 from gotong_gql.urls import HTTPS_ONLY, WebUrl
+from gotong_gql.user.codes import AccountErrorCode
 from gotong_gql.user.models import GRANTABLE_ROLES, RefreshToken, User, UserRole
 
 MARKOV_NAMESPACE = "gotong_royong"
@@ -167,7 +168,7 @@ async def register(uow: UnitOfWork, registration: Registration) -> User:
         raise _taken(error) from None
     open_account(session, user.id)
     uow.actor_id = uow.actor_id or user.id
-    await record(uow, "user.register", "user", user.id, after=snapshot(user, PROFILE_FIELDS))
+    record(uow, "user.register", "user", user.id, after=snapshot(user, PROFILE_FIELDS))
     return user
 
 
@@ -184,9 +185,13 @@ async def _ensure_available(session: AsyncSession, username: str, email: str) ->
     ).one()
     errors = []
     if taken[0]:
-        errors.append(FieldError("USERNAME_TAKEN", "this username is taken", "username"))
+        errors.append(
+            FieldError(AccountErrorCode.USERNAME_TAKEN, "this username is taken", "username")
+        )
     if taken[1]:
-        errors.append(FieldError("EMAIL_TAKEN", "an account with this email exists", "email"))
+        errors.append(
+            FieldError(AccountErrorCode.EMAIL_TAKEN, "an account with this email exists", "email")
+        )
     if errors:
         raise DomainError.many(errors)
 
@@ -221,7 +226,7 @@ async def authenticate(session: AsyncSession, login: str, password: str) -> User
     user, known = found if found else (None, None)
     # Argon2 takes a quarter of a second on purpose: off the event loop.
     if not await asyncio.to_thread(verify_password, known, password) or user is None:
-        raise DomainError("INVALID_CREDENTIALS", "wrong login or password")
+        raise DomainError(AccountErrorCode.INVALID_CREDENTIALS, "wrong login or password")
     return user
 
 
@@ -249,7 +254,7 @@ async def _refresh_row(uow: UnitOfWork, codec: TokenCodec, token: str) -> Refres
         raise DomainError(exc.code, str(exc), "refreshToken") from None
     row = await uow.session.get(RefreshToken, claims.jti, with_for_update=True)
     if row is None or row.user_id != claims.user_id:
-        raise DomainError("INVALID_TOKEN", "unknown refresh token", "refreshToken")
+        raise DomainError(AccountErrorCode.INVALID_TOKEN, "unknown refresh token", "refreshToken")
     return row
 
 
@@ -257,12 +262,14 @@ async def rotate_refresh_token(uow: UnitOfWork, codec: TokenCodec, token: str) -
     """A refresh token is good once: it is replaced by a new one of the same family."""
     row = await _refresh_row(uow, codec, token)
     if row.revoked_at is not None:
-        raise DomainError("TOKEN_REVOKED", "refresh token was revoked", "refreshToken")
+        raise DomainError(
+            AccountErrorCode.TOKEN_REVOKED, "refresh token was revoked", "refreshToken"
+        )
     if row.rotated_at is not None:
         raise RefreshTokenReused(row.family_id)
     user = await uow.session.get(User, row.user_id)
     if user is None:
-        raise DomainError("INVALID_TOKEN", "unknown refresh token", "refreshToken")
+        raise DomainError(AccountErrorCode.INVALID_TOKEN, "unknown refresh token", "refreshToken")
     row.rotated_at = utcnow()
     return await issue_tokens(uow, codec, user, family_id=row.family_id)
 
@@ -305,7 +312,7 @@ async def update_profile(
         after["skills"] = await _replace_skills(uow.session, user.id, data.skills)
     if before != after:
         user.updated_at = utcnow()
-        await record(uow, "user.update", "user", user.id, before=before, after=after)
+        record(uow, "user.update", "user", user.id, before=before, after=after)
     await uow.session.flush()
     return user
 
@@ -334,7 +341,9 @@ async def _replace_skills(session: AsyncSession, user_id: uuid.UUID, names: list
 def ensure_grantable(role: str) -> None:
     if role not in GRANTABLE_ROLES:
         raise DomainError(
-            "INVALID_ROLE", f"role must be one of {', '.join(GRANTABLE_ROLES).upper()}", "role"
+            AccountErrorCode.INVALID_ROLE,
+            f"role must be one of {', '.join(GRANTABLE_ROLES).upper()}",
+            "role",
         )
 
 
@@ -345,7 +354,7 @@ async def create_user(uow: UnitOfWork, raw: dict[str, object], roles: list[str])
     user = await register(uow, await prepare_registration(raw))
     if roles:
         uow.session.add_all(UserRole(user_id=user.id, role=role) for role in set(roles))
-        await record(
+        record(
             uow,
             "user.role_grant",
             "user",

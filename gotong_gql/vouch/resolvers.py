@@ -3,9 +3,10 @@ from __future__ import annotations
 import strawberry
 
 from gotong_gql.errors import DomainError
-from gotong_gql.graphql.context import Context
-from gotong_gql.graphql.errors import Input, payload_errors, query_error
+from gotong_gql.graphql.context import Context, Viewer
+from gotong_gql.graphql.errors import Input, query_error
 from gotong_gql.graphql.ids import parse_global_id
+from gotong_gql.graphql.mutations import run_mutation
 from gotong_gql.graphql.pagination import (
     After,
     Before,
@@ -18,12 +19,12 @@ from gotong_gql.graphql.pagination import (
 )
 from gotong_gql.graphql.permissions import IsAuthenticated
 from gotong_gql.keyset import QuerySource
+from gotong_gql.uow import UnitOfWork
 from gotong_gql.vouch import service
+from gotong_gql.vouch.models import Vouch
 from gotong_gql.vouch.types import (
     VouchCreateInput,
     VouchCreatePayload,
-    VouchError,
-    VouchErrorCode,
     VouchFilterInput,
     VouchType,
 )
@@ -86,19 +87,18 @@ class VouchMutations:
             "weight_hint": input.weight_hint.value if input.weight_hint else None,
             "message": input.message,
         }
+        # Read from Markov (or its cache) before the unit of work: no network inside it.
         reputation = await service.voucher_reputation(context.services, viewer.user)
-        try:
-            async with context.unit_of_work(viewer) as uow:
-                vouch = await service.create_vouch(
-                    uow,
-                    context.services,
-                    viewer.user,
-                    parse_global_id(input.vouchee_id, "User", "voucheeId"),
-                    raw,
-                    reputation,
-                )
-        except DomainError as exc:
-            return VouchCreatePayload(
-                vouch=None, errors=payload_errors(VouchError, VouchErrorCode, exc)
+
+        async def work(uow: UnitOfWork, viewer: Viewer) -> Vouch:
+            vouchee_id = parse_global_id(input.vouchee_id, "User", "voucheeId")
+            return await service.create_vouch(
+                uow, context.services, viewer.user, vouchee_id, raw, reputation
             )
-        return VouchCreatePayload(vouch=VouchType.from_row(vouch), errors=[])
+
+        return await run_mutation(
+            info,
+            VouchCreatePayload,
+            work,
+            lambda vouch: VouchCreatePayload(vouch=VouchType.from_row(vouch), errors=[]),
+        )

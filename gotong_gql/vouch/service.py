@@ -22,8 +22,9 @@ from gotong_gql.skill.service import ensure_skills, normalise_skill_names
 from gotong_gql.uow import UnitOfWork
 from gotong_gql.user.models import User
 from gotong_gql.vouch import rules
+from gotong_gql.vouch.codes import VouchErrorCode
 from gotong_gql.vouch.models import Vouch
-from gotong_gql.webhook.outbox import publish
+from gotong_gql.webhook.outbox import write_event
 
 if TYPE_CHECKING:
     from gotong_gql.services import Services
@@ -57,20 +58,22 @@ async def create_vouch(
 ) -> Vouch:
     data = validate(VouchData, raw)
     if rules.is_self(vouchee_id, voucher.id):
-        raise DomainError("SELF_VOUCH", "you cannot vouch for yourself", "voucheeId")
+        raise DomainError(VouchErrorCode.SELF_VOUCH, "you cannot vouch for yourself", "voucheeId")
     vouchee = await uow.session.get(User, vouchee_id)
     if vouchee is None:
         raise not_found("vouchee", "voucheeId")
     minimum = services.settings.vouch_min_reputation
     if not rules.reputation_suffices(reputation.score if reputation else None, minimum):
         raise DomainError(
-            "REPUTATION_TOO_LOW", f"vouching needs a reputation of at least {minimum:g}", None
+            VouchErrorCode.REPUTATION_TOO_LOW,
+            f"vouching needs a reputation of at least {minimum:g}",
+            None,
         )
     skill: Skill | None = None
     if data.skill is not None:
         (skill,) = await ensure_skills(uow.session, normalise_skill_names([data.skill], "skill"))
     if await _exists(uow.session, voucher.id, vouchee_id, skill):
-        raise DomainError("DUPLICATE_VOUCH", _duplicate_message(skill), "voucheeId")
+        raise DomainError(VouchErrorCode.DUPLICATE_VOUCH, _duplicate_message(skill), "voucheeId")
     vouch = Vouch(
         voucher_id=voucher.id,
         vouchee_id=vouchee_id,
@@ -82,11 +85,13 @@ async def create_vouch(
     try:
         await uow.session.flush()
     except IntegrityError:  # a concurrent twin got in first
-        raise DomainError("DUPLICATE_VOUCH", _duplicate_message(skill), "voucheeId") from None
+        raise DomainError(
+            VouchErrorCode.DUPLICATE_VOUCH, _duplicate_message(skill), "voucheeId"
+        ) from None
     if skill is not None:
         await refresh_user_skills(uow.session, vouchee_id, [skill.id])
-    await record(uow, "vouch.create", "vouch", vouch.id, after=snapshot(vouch, VOUCH_FIELDS))
-    await publish(
+    record(uow, "vouch.create", "vouch", vouch.id, after=snapshot(vouch, VOUCH_FIELDS))
+    write_event(
         uow,
         "vouch_submitted",
         voucher,

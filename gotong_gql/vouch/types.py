@@ -9,13 +9,14 @@ import strawberry
 from strawberry import relay
 
 from gotong_gql.graphql.context import Context
-from gotong_gql.graphql.errors import CODE, ERRORS, UserError, error_code
+from gotong_gql.graphql.errors import CODE, ERRORS, UserError, error_code_enum
 from gotong_gql.graphql.loaders import now_or_later
 from gotong_gql.graphql.nodes import load_nodes
 from gotong_gql.skill.models import Skill
 from gotong_gql.skill.types import SkillType
 from gotong_gql.user.models import User
 from gotong_gql.user.types import UserType
+from gotong_gql.vouch import codes
 from gotong_gql.vouch.models import Vouch
 
 
@@ -90,18 +91,7 @@ def _skill(row: Any) -> SkillType | None:
     return SkillType.from_row(row) if row else None
 
 
-@strawberry.enum(description="Why `vouchCreate` refused.")
-class VouchErrorCode(Enum):
-    INVALID_INPUT = error_code("INVALID_INPUT")
-    NOT_FOUND = error_code("NOT_FOUND", "No user has the `voucheeId`.")
-    SELF_VOUCH = error_code("SELF_VOUCH", "Nobody may vouch for themselves.")
-    DUPLICATE_VOUCH = error_code(
-        "DUPLICATE_VOUCH", "The viewer already vouched for this user for this skill (or generally)."
-    )
-    REPUTATION_TOO_LOW = error_code(
-        "REPUTATION_TOO_LOW", "The viewer's reputation is below VOUCH_MIN_REPUTATION."
-    )
-    INVALID_PAYLOAD = error_code("INVALID_PAYLOAD")
+VouchErrorCode = error_code_enum(codes.VouchErrorCode, "Why `vouchCreate` refused.")
 
 
 @strawberry.type(description="Why `vouchCreate` refused; nothing was written.")

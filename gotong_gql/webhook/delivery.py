@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gotong_gql.db import begin_write, utcnow
 from gotong_gql.webhook import metrics
 from gotong_gql.webhook.models import WebhookEvent, WebhookFailure
-from gotong_gql.webhook.outbox import DELIVER_JOB
+from gotong_gql.webhook.outbox import DELIVER_WEBHOOK
 from gotong_gql.webhook.signing import gr_signature, standard_signature
 
 if TYPE_CHECKING:
@@ -180,12 +180,12 @@ async def deliver_webhook(services: Services, event_id: str) -> None:
     if event is None:
         remaining = await _not_yet_due(services, event_id)
         if remaining is not None:
-            await services.jobs.send(DELIVER_JOB, event_id, delay=remaining)
+            await services.jobs.send(DELIVER_WEBHOOK, event_id, delay=remaining)
         return
     outcome = await _send(services, event)
     retry_in = await _record(services, event, outcome)
     if retry_in is not None:
-        await services.jobs.send(DELIVER_JOB, event_id, delay=retry_in)
+        await services.jobs.send(DELIVER_WEBHOOK, event_id, delay=retry_in)
 
 
 async def _record(services: Services, event: WebhookEvent, outcome: Outcome) -> float | None:

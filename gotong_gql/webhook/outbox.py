@@ -1,4 +1,5 @@
-"""The transactional outbox: one function builds, checks, serialises and stores an event.
+"""The transactional outbox: one function (`write_event`) builds, checks, serialises and stores
+an event.
 
 The payload is serialised once; those bytes are what is stored, signed and sent, on every attempt.
 """
@@ -17,7 +18,8 @@ from gotong_gql.webhook.models import EVENT_TYPES, WebhookEvent
 
 SCHEMA_VERSION = "1"
 MAX_PAYLOAD_BYTES = 1024 * 1024
-DELIVER_JOB = "deliver_webhook"
+# Sent after the commit of every event; its handler is webhook/delivery.py's deliver_webhook.
+DELIVER_WEBHOOK = "deliver_webhook"
 
 # Field limits of SPEC 4, per event type: (path, kind, limit).
 _LIMITS: dict[str, list[tuple[str, str, int]]] = {
@@ -58,7 +60,7 @@ def _check_limits(event_type: str, payload: dict[str, Any], body: bytes) -> None
         raise DomainError.many(problems)
 
 
-async def publish(
+def write_event(
     uow: UnitOfWork,
     event_type: str,
     actor: User,
@@ -92,5 +94,5 @@ async def publish(
         created_at=now,
     )
     uow.session.add(event)
-    uow.enqueue_after_commit(DELIVER_JOB, event_id)
+    uow.enqueue_after_commit(DELIVER_WEBHOOK, event_id)
     return event

@@ -6,8 +6,9 @@ import strawberry
 from strawberry.permission import BasePermission
 
 from gotong_gql.errors import DomainError
-from gotong_gql.graphql.context import Context
-from gotong_gql.graphql.errors import ERRORS, ApiError, Input, payload_errors
+from gotong_gql.graphql.context import Context, Viewer
+from gotong_gql.graphql.errors import ERRORS, ApiError, Input
+from gotong_gql.graphql.mutations import run_mutation
 from gotong_gql.graphql.pagination import (
     After,
     Before,
@@ -20,7 +21,9 @@ from gotong_gql.graphql.pagination import (
 )
 from gotong_gql.graphql.permissions import IsAuthenticated
 from gotong_gql.keyset import QuerySource
+from gotong_gql.uow import UnitOfWork
 from gotong_gql.webhook import service
+from gotong_gql.webhook.models import WebhookEvent
 from gotong_gql.webhook.types import (
     WebhookError,
     WebhookErrorCode,
@@ -112,15 +115,17 @@ class WebhookMutations:
     async def webhook_event_replay(
         self, info: Info, input: Input[WebhookEventReplayInput]
     ) -> WebhookEventReplayPayload:
-        context = info.context
-        viewer = await context.require_viewer()
-        try:
+
+        async def work(uow: UnitOfWork, viewer: Viewer) -> WebhookEvent:
             if not viewer.is_admin:
-                raise DomainError("FORBIDDEN", "only admins replay webhook events")
-            async with context.unit_of_work(viewer) as uow:
-                event = await service.replay(uow, input.event_id)
-        except DomainError as exc:
-            return WebhookEventReplayPayload(
-                event=None, errors=payload_errors(WebhookError, WebhookErrorCode, exc)
-            )
-        return WebhookEventReplayPayload(event=WebhookEventType_.from_row(event), errors=[])
+                raise DomainError(WebhookErrorCode.FORBIDDEN, "only admins replay webhook events")
+            return await service.replay(uow, input.event_id)
+
+        return await run_mutation(
+            info,
+            WebhookEventReplayPayload,
+            work,
+            lambda event: WebhookEventReplayPayload(
+                event=WebhookEventType_.from_row(event), errors=[]
+            ),
+        )

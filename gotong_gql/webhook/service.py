@@ -15,8 +15,9 @@ from gotong_gql.db import begin_write, utcnow
 from gotong_gql.errors import DomainError
 from gotong_gql.keyset import Key, Listing, Order
 from gotong_gql.uow import UnitOfWork
+from gotong_gql.webhook.codes import WebhookErrorCode
 from gotong_gql.webhook.models import WebhookEvent, WebhookFailure
-from gotong_gql.webhook.outbox import DELIVER_JOB
+from gotong_gql.webhook.outbox import DELIVER_WEBHOOK
 
 if TYPE_CHECKING:
     from gotong_gql.services import Services
@@ -76,7 +77,7 @@ async def sweep(services: Services) -> int:
         await session.commit()
     event_ids = stranded + [failure.event_id for failure in slow]
     for event_id in event_ids:
-        await services.jobs.send(DELIVER_JOB, event_id)
+        await services.jobs.send(DELIVER_WEBHOOK, event_id)
     if event_ids:
         log.info("sweeper re-sent %d events (%d from the slow lane)", len(event_ids), len(slow))
     return len(event_ids)
@@ -99,10 +100,12 @@ async def _reopen(session: AsyncSession, event_id: str, *, reset_attempts: bool)
         select(WebhookEvent).where(WebhookEvent.event_id == event_id).with_for_update()
     )
     if event is None:
-        raise DomainError("NOT_FOUND", "no event has this id", "eventId")
+        raise DomainError(WebhookErrorCode.NOT_FOUND, "no event has this id", "eventId")
     if event.status != "failed":
         raise DomainError(
-            "NOT_FAILED", f"the event is {event.status.upper()}, not FAILED", "eventId"
+            WebhookErrorCode.NOT_FAILED,
+            f"the event is {event.status.upper()}, not FAILED",
+            "eventId",
         )
     await session.execute(
         update(WebhookFailure)
@@ -118,8 +121,8 @@ async def _reopen(session: AsyncSession, event_id: str, *, reset_attempts: bool)
 async def replay(uow: UnitOfWork, event_id: str) -> WebhookEvent:
     """An admin's replay: a fresh round of attempts for a dead letter, sent after the commit."""
     event = await _reopen(uow.session, event_id, reset_attempts=True)
-    await record(uow, "webhook.replay", "webhook_event", event.id, after={"event_id": event_id})
-    uow.enqueue_after_commit(DELIVER_JOB, event_id)
+    record(uow, "webhook.replay", "webhook_event", event.id, after={"event_id": event_id})
+    uow.enqueue_after_commit(DELIVER_WEBHOOK, event_id)
     return event
 
 

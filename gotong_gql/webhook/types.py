@@ -5,7 +5,8 @@ from enum import Enum
 
 import strawberry
 
-from gotong_gql.graphql.errors import CODE, UserError, error_code
+from gotong_gql.graphql.errors import CODE, UserError, error_code_enum
+from gotong_gql.webhook import codes
 from gotong_gql.webhook.models import WebhookEvent, WebhookFailure
 
 
@@ -118,11 +119,7 @@ class WebhookFailureType:
         )
 
 
-@strawberry.enum(description="Why `webhookEventReplay` refused.")
-class WebhookErrorCode(Enum):
-    NOT_FOUND = error_code("NOT_FOUND", "No event has the `eventId`.")
-    NOT_FAILED = error_code("NOT_FAILED", "The event is not FAILED; only dead letters replay.")
-    FORBIDDEN = error_code("FORBIDDEN", "Only admins replay events.")
+WebhookErrorCode = error_code_enum(codes.WebhookErrorCode, "Why `webhookEventReplay` refused.")
 
 
 @strawberry.type(description="Why `webhookEventReplay` refused; nothing was written.")

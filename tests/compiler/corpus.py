@@ -48,7 +48,8 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
-from gotong_gql.graphql.cost import CostCounter, DocumentShape
+from gotong_gql.graphql.limits.cost import CostCounter
+from gotong_gql.graphql.limits.shape import DocumentShape
 from tests.compiler.arguments import Arguments
 
 MAX_LEVEL = 5

@@ -25,7 +25,11 @@ from moto.server import ThreadedMotoServer
 from starlette.applications import Starlette
 
 from gotong_gql.settings import Settings
-from gotong_gql.storage import (
+from gotong_gql.storage import create_store
+from gotong_gql.storage.keys import evidence_key, validate_key
+from gotong_gql.storage.local import LocalObjectStore
+from gotong_gql.storage.local_routes import object_routes
+from gotong_gql.storage.protocol import (
     InvalidKeyError,
     ObjectExistsError,
     ObjectInfo,
@@ -34,19 +38,10 @@ from gotong_gql.storage import (
     ObjectStoreError,
     ObjectTooLargeError,
     ObjectUrlError,
-    create_store,
-    evidence_key,
     request_base_url,
-    validate_key,
 )
-from gotong_gql.storage_local import (
-    LocalObjectStore,
-    derive_object_url_key,
-    object_routes,
-    sign_object_url,
-    verify_object_url,
-)
-from gotong_gql.storage_s3 import S3ObjectStore
+from gotong_gql.storage.s3 import S3ObjectStore
+from gotong_gql.storage.signing import derive_object_url_key, sign_object_url, verify_object_url
 
 SECRET = b"object-url-key-for-tests-0123456789abcdef"
 JWT_SECRET = "jwt-secret-for-storage-tests-" + "y" * 20

@@ -1,4 +1,4 @@
-"""Limits checked before execution (graphql/limits.py): each refusal runs no SQL, and fast."""
+"""Limits checked before execution (graphql/limits/): each refusal runs no SQL, and fast."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rate limits (ratelimit.py, graphql/limits.py): by query cost per user and per IP, and
+"""Rate limits (ratelimit.py, graphql/limits/): by query cost per user and per IP, and
 against password guessing per login and per IP."""
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from gotong_gql.services import Services
 from gotong_gql.uow import unit_of_work
 from gotong_gql.user.models import User
 from gotong_gql.webhook.delivery import deliver_webhook
-from gotong_gql.webhook.outbox import publish
+from gotong_gql.webhook.outbox import write_event
 from tests.e2e.processes import start_worker
 from tests.helpers import register
 from tests.webhook.conftest import MARKOV_SECRET, eventually
@@ -76,7 +76,7 @@ async def test_a_rolled_back_cause_leaves_no_event(api):
             unit_of_work(session, services, actor_id=None, request_id="req-rollback") as uow,
         ):
             actor = await session.get(User, user.id)
-            await publish(
+            write_event(
                 uow, "vouch_submitted", actor, {"vouchee_id": str(user.id), "message": "good"}
             )
             await session.flush()

@@ -25,24 +25,29 @@ accountRegister counts every attempt, per email and per IP.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
     FieldNode,
-    GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
 )
 from limits import RateLimitItem
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from gotong_gql.graphql.cost import DocumentShape, arguments, response_key
-from gotong_gql.ratelimit import Decision, Policies, RateLimiter, account_key, client_key
-from gotong_gql.user.service import login_user_id
+from gotong_gql.graphql.limits.cost import arguments
+from gotong_gql.graphql.limits.rate import client_ip, rate_limited
+from gotong_gql.graphql.limits.shape import DocumentShape, response_key
+from gotong_gql.ratelimit import Decision, Policies, RateLimiter, account_key
 
-RATE_LIMITED = "RATE_LIMITED"
+# The account a login (username or email) names, if any: the user domain's lookup, given by the
+# app (app.py), so that the framework imports no domain.
+AccountOfLogin = Callable[[AsyncSession, str], Awaitable[uuid.UUID | None]]
+
 # Checked by a password or a provider's code (or create an account); at most one per
 # operation (the limits rule).
 CREDENTIAL_FIELDS = frozenset(
@@ -54,18 +59,6 @@ ISSUED_FIELDS = {
     "oidcTokenCreate": ("accessToken", "refreshToken", "user"),
     "oidcIdentityLink": ("identity", "user"),
 }
-
-
-def rate_limited(decision: Decision, what: str) -> GraphQLError:
-    return GraphQLError(
-        f"rate limit exceeded ({what}); retry in {decision.retry_after} s",
-        extensions={"code": RATE_LIMITED, "retryAfter": decision.retry_after},
-    )
-
-
-def client_ip(request: Any) -> str:
-    client = getattr(request, "client", None)
-    return client_key(client.host if client else None)
 
 
 @dataclass(frozen=True)
@@ -93,6 +86,7 @@ class LoginCharge:
 async def charge_credentials(
     limiter: RateLimiter,
     policies: Policies,
+    account_of_login: AccountOfLogin,
     schema: GraphQLSchema,
     shape: DocumentShape,
     operation: OperationDefinitionNode,
@@ -113,7 +107,10 @@ async def charge_credentials(
             continue
         data = arguments(mutation.fields[name], node, variables).get("input")
         if name == "tokenCreate":
-            return await _charge_login(limiter, policies, node, _text(data, "login"), ip, context)
+            login = _text(data, "login")
+            return await _charge_login(
+                limiter, policies, account_of_login, node, login, ip, context
+            )
         if name in ("oidcTokenCreate", "oidcIdentityLink"):
             return await _charge_oidc(limiter, policies, node, ip, context)
         email = _text(data, "email")
@@ -131,14 +128,20 @@ async def refund_login(limiter: RateLimiter, charge: LoginCharge) -> None:
 
 
 async def _charge_login(
-    limiter: RateLimiter, policies: Policies, node: FieldNode, login: str, ip: str, context: Any
+    limiter: RateLimiter,
+    policies: Policies,
+    account_of_login: AccountOfLogin,
+    node: FieldNode,
+    login: str,
+    ip: str,
+    context: Any,
 ) -> LoginCharge:
     request = context.request
     by_ip = (policies.login_ip, ("login", "ip", ip))
     _refuse_unless_allowed(request, [await limiter.hit(by_ip[0], *by_ip[1])], "login attempts")
     # Its own short session: the request's stays untouched for the mutation's unit of work.
     async with context.services.session_factory() as session:
-        user_id = await login_user_id(session, login)
+        user_id = await account_of_login(session, login)
     account = f"user-{user_id}" if user_id is not None else account_key(login)
     by_account = (policies.login_account, ("login", "account", account))
     decision = await limiter.hit(by_account[0], *by_account[1])

@@ -1,13 +1,11 @@
 """The local object store: files under VAR_DIR/objects, uploaded and downloaded through signed,
-expiring URLs that the app serves itself (`object_routes`). The contract, and how this store
-keeps it, is in storage.py."""
+expiring URLs that the app serves itself (storage/local_routes.py). The contract, and how this
+store keeps it, is in the package's docstring."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import json
 import math
 import os
@@ -20,82 +18,24 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import anyio
-from starlette.requests import ClientDisconnect, Request
-from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Route
 
 from gotong_gql.settings import Settings
-from gotong_gql.storage import (
+from gotong_gql.storage.keys import validate_key
+from gotong_gql.storage.protocol import (
     DEFAULT_CHUNK_SIZE,
     DOWNLOAD_URL_TTL,
     UPLOAD_URL_TTL,
     ObjectExistsError,
     ObjectInfo,
     ObjectNotFoundError,
-    ObjectStore,
     ObjectStoreError,
     ObjectTooLargeError,
-    ObjectUrlError,
     PresignedUpload,
     request_base_url,
-    validate_key,
 )
+from gotong_gql.storage.signing import derive_object_url_key, sign_object_url
 
-_URL_KEY_CONTEXT = b"gotong-gql/object-urls/v1"
-_SIGNATURE_VERSION = "gotong-object-url-v1"
 _STALE_TEMP_SECONDS = 3600
-
-
-# --- Signed URLs of the local store ----------------------------------------------------------
-
-
-def derive_object_url_key(master_key: str) -> bytes:
-    """A key used only for object URLs, derived from the JWT signing key (domain separation)."""
-    return hmac.new(master_key.encode(), _URL_KEY_CONTEXT, hashlib.sha256).digest()
-
-
-def sign_object_url(
-    secret: bytes,
-    method: str,
-    key: str,
-    expires_at: int,
-    *,
-    content_type: str | None = None,
-    max_bytes: int | None = None,
-) -> str:
-    """HMAC-SHA256 (hex) over method, key, expiry and, for uploads, content type and max size.
-
-    The fields are serialised as a JSON array, an unambiguous encoding whatever they contain.
-    """
-    message = json.dumps(
-        [_SIGNATURE_VERSION, method.upper(), key, expires_at, content_type, max_bytes],
-        separators=(",", ":"),
-    ).encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
-
-
-def verify_object_url(
-    secret: bytes,
-    signature: str,
-    method: str,
-    key: str,
-    expires_at: int,
-    *,
-    content_type: str | None = None,
-    max_bytes: int | None = None,
-    now: float | None = None,
-) -> None:
-    """Raises ObjectUrlError unless the signature matches and the URL has not expired."""
-    expected = sign_object_url(
-        secret, method, key, expires_at, content_type=content_type, max_bytes=max_bytes
-    )
-    if not hmac.compare_digest(expected, signature):
-        raise ObjectUrlError("signature does not match")
-    if (time.time() if now is None else now) > expires_at:
-        raise ObjectUrlError("URL has expired")
-
-
-# --- Local directory store -------------------------------------------------------------------
 
 
 @dataclass
@@ -217,7 +157,7 @@ class LocalObjectStore:
     async def receive(
         self, key: str, content_type: str, max_bytes: int, chunks: AsyncIterable[bytes]
     ) -> ObjectInfo:
-        """Streams `chunks` to a temporary file and publishes it under `key`, never replacing.
+        """Streams `chunks` to a temporary file, then links it into place as `key` (never over one).
 
         Raises ObjectTooLargeError past `max_bytes` and ObjectExistsError if `key` is taken; in
         every failure the temporary file is removed.
@@ -235,14 +175,14 @@ class LocalObjectStore:
                     await file.write(chunk)
                 await file.flush()
                 await asyncio.to_thread(os.fsync, file.wrapped.fileno())
-            await asyncio.to_thread(self._publish, temp, key, content_type)
+            await asyncio.to_thread(self._link_into_place, temp, key, content_type)
         finally:
             await asyncio.to_thread(temp.unlink, missing_ok=True)
         info = await self.stat(key)
         assert info is not None
         return info
 
-    def _publish(self, temp: Path, key: str, content_type: str) -> None:
+    def _link_into_place(self, temp: Path, key: str, content_type: str) -> None:
         final = self.path_for(key)
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
@@ -258,103 +198,3 @@ class LocalObjectStore:
 
     async def close(self) -> None:
         """Nothing to release: every file is closed when its request or iterator ends."""
-
-
-def _refusal(status_code: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message}, status_code=status_code)
-
-
-def object_routes(
-    store: LocalObjectStore | Callable[[Request], ObjectStore],
-) -> list[Route]:
-    """`PUT` and `GET /objects/{key:path}` of the local store, checked against the signed URL.
-
-    `store` is the store, or a function of the request that returns the app's store (so the routes
-    can be mounted before the lifespan creates it); when that is not a LocalObjectStore (S3 is
-    configured) the routes answer 404.
-    """
-
-    def resolve(request: Request) -> LocalObjectStore | None:
-        found = store if isinstance(store, LocalObjectStore) else store(request)
-        return found if isinstance(found, LocalObjectStore) else None
-
-    async def put_object(request: Request) -> Response:
-        local = resolve(request)
-        if local is None:
-            return _refusal(404, "NOT_FOUND", "no such route")
-        query = request.query_params
-        try:
-            key = validate_key(request.path_params["key"])
-            expires_at = int(query["expires"])
-            max_bytes = int(query["max_bytes"])
-            content_type = query["content_type"]
-            verify_object_url(
-                local.secret,
-                query["signature"],
-                "PUT",
-                key,
-                expires_at,
-                content_type=content_type,
-                max_bytes=max_bytes,
-                now=local.clock(),
-            )
-        except (KeyError, ValueError):
-            return _refusal(403, "ACCESS_DENIED", "missing or malformed signed parameters")
-        except ObjectUrlError as exc:
-            return _refusal(403, "ACCESS_DENIED", str(exc))
-        sent_type = request.headers.get("content-type", "").strip()
-        if sent_type != content_type:
-            return _refusal(415, "CONTENT_TYPE_MISMATCH", f"Content-Type must be {content_type}")
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-            return _refusal(413, "TOO_LARGE", f"at most {max_bytes} bytes")
-        if await local.stat(key) is not None:
-            return _refusal(409, "ALREADY_EXISTS", "the object exists and is never overwritten")
-        try:
-            info = await local.receive(key, content_type, max_bytes, request.stream())
-        except ObjectTooLargeError:
-            return _refusal(413, "TOO_LARGE", f"at most {max_bytes} bytes")
-        except ObjectExistsError:
-            return _refusal(409, "ALREADY_EXISTS", "the object exists and is never overwritten")
-        except ClientDisconnect:
-            return Response(status_code=400)
-        return JSONResponse(
-            {"key": info.key, "size": info.size},
-            status_code=201,
-            headers={"ETag": f'"{info.etag}"'},
-        )
-
-    async def get_object(request: Request) -> Response:
-        local = resolve(request)
-        if local is None:
-            return _refusal(404, "NOT_FOUND", "no such route")
-        query = request.query_params
-        try:
-            key = validate_key(request.path_params["key"])
-            expires_at = int(query["expires"])
-            verify_object_url(
-                local.secret, query["signature"], "GET", key, expires_at, now=local.clock()
-            )
-        except (KeyError, ValueError):
-            return _refusal(403, "ACCESS_DENIED", "missing or malformed signed parameters")
-        except ObjectUrlError as exc:
-            return _refusal(403, "ACCESS_DENIED", str(exc))
-        info = await local.stat(key)
-        if info is None:
-            return _refusal(404, "NOT_FOUND", "no such object")
-        remaining = max(0, expires_at - int(local.clock()))
-        return FileResponse(
-            local.path_for(key),
-            media_type=info.content_type or "application/octet-stream",
-            headers={
-                "Cache-Control": f"private, max-age={remaining}",
-                "X-Content-Type-Options": "nosniff",
-                # User-supplied bytes served from the app's origin must never run as a page.
-                "Content-Security-Policy": "sandbox; default-src 'none'",
-            },
-        )
-
-    return [
-        Route("/objects/{key:path}", put_object, methods=["PUT"]),
-        Route("/objects/{key:path}", get_object, methods=["GET"]),
-    ]

@@ -1,5 +1,5 @@
 """The S3 object store: any S3-compatible bucket (AWS, MinIO, moto) through the minio SDK. The
-contract, and where S3 cannot keep it alone, is in storage.py."""
+contract, and where S3 cannot keep it alone, is in the package's docstring."""
 
 from __future__ import annotations
 
@@ -15,20 +15,17 @@ from minio import Minio
 from minio.error import S3Error
 
 from gotong_gql.settings import Settings
-from gotong_gql.storage import (
+from gotong_gql.storage.keys import validate_key
+from gotong_gql.storage.protocol import (
     DEFAULT_CHUNK_SIZE,
     DOWNLOAD_URL_TTL,
     UPLOAD_URL_TTL,
     ObjectInfo,
     ObjectNotFoundError,
     PresignedUpload,
-    validate_key,
 )
 
 _S3_MISSING = frozenset({"NoSuchKey", "NoSuchObject", "NoSuchVersion", "ResourceNotFound"})
-
-
-# --- S3 through the minio SDK ----------------------------------------------------------------
 
 
 class S3ObjectStore:
