@@ -57,6 +57,8 @@ class Context:
     token: str | None = None
     connection_params: dict[str, Any] | None = None
     _session: AsyncSession | None = None
+    # Sessions whose statement was cancelled in flight: closed with the request (see `db`).
+    _abandoned: list[AsyncSession] = field(default_factory=list)
     _viewer: Viewer | None = None
     _viewer_loaded: bool = False
     _closed: bool = False
@@ -85,7 +87,17 @@ class Context:
                 return
             if self._session is None:
                 self._session = self.services.session_factory()
-            yield self._session
+            session = self._session
+            try:
+                yield session
+            except asyncio.CancelledError:
+                # Cancelled in the middle of a statement (a sibling field's error), the
+                # connection is invalidated: every later statement on this session would fail
+                # (PendingRollbackError). The fields after it get a new session.
+                if self._session is session:
+                    self._session = None
+                    self._abandoned.append(session)
+                raise
 
     async def refresh(self) -> None:
         """Between two events of a subscription: fresh DataLoaders (no stale rows from an earlier
@@ -94,6 +106,7 @@ class Context:
             if self._session is not None:
                 await self._session.close()
                 self._session = None
+            await self._close_abandoned()
         self.loaders = Loaders(self.db, self.services)
         self._actor = self._actor_reputation = None
 
@@ -107,6 +120,11 @@ class Context:
             if self._session is not None:
                 session, self._session = self._session, None
                 await session.close()
+            await self._close_abandoned()
+
+    async def _close_abandoned(self) -> None:
+        while self._abandoned:
+            await self._abandoned.pop().close()
 
     def _access_claims(self) -> TokenClaims:
         """The access token's claims. Its signature, issuer, audience and type are checked once
