@@ -19,6 +19,7 @@ from gotong_gql.task import completion, lifecycle
 from gotong_gql.task import service as tasks
 from gotong_gql.task.models import Task
 from gotong_gql.uow import UnitOfWork, unit_of_work
+from gotong_gql.user import registration
 from gotong_gql.user import service as users
 from gotong_gql.user.models import User
 
@@ -62,7 +63,7 @@ async def _seed(services: Services, session: AsyncSession, console: Console) -> 
     for name, roles in track(DEMO_USERS, description="users", console=console):
         people[name] = await step(
             None,
-            lambda uow, name=name, roles=roles: users.create_user(
+            lambda uow, name=name, roles=roles: registration.create_user(
                 uow,
                 {"username": name, "email": f"{name}@example.org", "password": DEMO_PASSWORD},
                 roles,
@@ -153,7 +154,7 @@ async def create_user_from_cli(
             services.session_factory() as session,
             unit_of_work(session, services, actor_id=None, request_id="cli") as uow,
         ):
-            user = await users.create_user(
+            user = await registration.create_user(
                 uow, {"username": username, "email": email, "password": password}, roles
             )
         return user.id

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gotong_gql.uow import unit_of_work
-from gotong_gql.user import service as users
+from gotong_gql.user import registration
 
 PASSWORD = "correct horse battery"
 
@@ -73,7 +73,7 @@ async def create_user(api: Any, username: str, roles: list[str]) -> Account:
         services.session_factory() as session,
         unit_of_work(session, services, actor_id=None, request_id="test") as uow,
     ):
-        await users.create_user(
+        await registration.create_user(
             uow,
             {"username": username, "email": f"{username}@example.org", "password": PASSWORD},
             roles,

@@ -29,8 +29,8 @@ from gotong_gql.keyset import QuerySource
 from gotong_gql.skill import service as skill_service
 from gotong_gql.skill.types import SkillType
 from gotong_gql.uow import UnitOfWork
+from gotong_gql.user import registration, service
 from gotong_gql.user import roles as role_service
-from gotong_gql.user import service
 from gotong_gql.user.models import User
 from gotong_gql.user.payloads import (
     AccountRegisterInput,
@@ -135,9 +135,9 @@ class AccountMutations:
         self, info: Info, input: Input[AccountRegisterInput]
     ) -> AccountRegisterPayload:
         try:
-            registration = await service.prepare_registration(input_data(input))
+            prepared = await registration.prepare_registration(input_data(input))
             async with info.context.unit_of_work(None) as uow:
-                user = await service.register(uow, registration)
+                user = await registration.register(uow, prepared)
         except DomainError as exc:
             return refused(AccountRegisterPayload, exc)
         return AccountRegisterPayload(user=UserType.from_row(user), errors=[])
