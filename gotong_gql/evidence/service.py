@@ -13,7 +13,6 @@ import contextlib
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -25,16 +24,13 @@ from gotong_gql.contribution import rules as contribution_rules
 from gotong_gql.contribution.models import Contribution
 from gotong_gql.db import utcnow
 from gotong_gql.errors import DomainError, forbidden, not_found
-from gotong_gql.evidence import media, rules
+from gotong_gql.evidence import media, rules, verdict
 from gotong_gql.evidence.codes import EvidenceErrorCode
 from gotong_gql.evidence.models import Evidence, Witness
 from gotong_gql.storage.keys import evidence_key
 from gotong_gql.storage.protocol import PresignedUpload
 from gotong_gql.task.models import Task
-from gotong_gql.task.service import publish_task_event
 from gotong_gql.uow import UnitOfWork, unit_of_work
-from gotong_gql.user.models import User
-from gotong_gql.webhook.outbox import write_event
 
 if TYPE_CHECKING:
     from gotong_gql.services import Services
@@ -253,28 +249,6 @@ def _rejection(evidence: Evidence, facts: media.MediaFacts) -> str | None:
     return None
 
 
-def _exif_warnings(evidence: Evidence, exif: media.ExifFacts | None) -> list[dict[str, str]]:
-    warnings = []
-    if exif and exif.captured_at and evidence.timestamp:
-        captured = exif.captured_at
-        if captured.tzinfo is None:  # the camera's clock, read in the proof's zone
-            captured = captured.replace(tzinfo=evidence.timestamp.tzinfo)
-        if abs(captured - evidence.timestamp) > rules.EXIF_TIME_TOLERANCE:
-            warnings.append(
-                rules.warning(
-                    "EXIF_TIME_MISMATCH",
-                    "the photo's capture time is more than 60 s from the proof",
-                )
-            )
-    return warnings
-
-
-def _accuracy_warnings(accuracy: float | None) -> list[dict[str, str]]:
-    if accuracy is not None and accuracy > rules.POOR_GPS_ACCURACY_M:
-        return [rules.warning("POOR_GPS_ACCURACY", "GPS accuracy is worse than 100 m")]
-    return []
-
-
 async def _judge(
     uow: UnitOfWork, services: Services, evidence: Evidence, facts: media.MediaFacts
 ) -> None:
@@ -296,16 +270,16 @@ async def _judge(
     else:
         evidence.status = "verified"
         evidence.warnings = [
-            *_exif_warnings(evidence, facts.exif),
-            *_accuracy_warnings(evidence.accuracy_m),
-            *await _spread_warnings(uow.session, evidence),
+            *verdict.exif_warnings(evidence, facts.exif),
+            *verdict.accuracy_warnings(evidence.accuracy_m),
+            *await verdict.spread_warnings(uow.session, evidence),
         ]
-        await _announce(
+        await verdict.announce(
             uow,
             services,
             evidence,
             {
-                "photo_url": _stable_url(services, evidence.object_key),
+                "photo_url": verdict.stable_url(services, evidence.object_key),
                 "content_type": facts.content_type,
                 "size_bytes": facts.size,
                 "exif": exif,
@@ -319,92 +293,7 @@ async def _judge(
         before=before,
         after=snapshot(evidence, EVIDENCE_FIELDS),
     )
-    await _publish_status(uow, evidence)
-
-
-def _stable_url(services: Services, key: str) -> str:
-    """A lasting reference for the event (presigned URLs expire; the bytes of an event don't)."""
-    settings = services.settings
-    if settings.s3_endpoint_url:
-        return f"{settings.s3_endpoint_url.rstrip('/')}/{settings.s3_bucket}/{key}"
-    return f"{settings.public_base_url.rstrip('/')}/objects/{key}"
-
-
-async def _spread_warnings(session: AsyncSession, evidence: Evidence) -> list[dict[str, str]]:
-    others = list(
-        await session.scalars(
-            select(Evidence).where(
-                Evidence.contribution_id == evidence.contribution_id,
-                Evidence.status == "verified",
-                Evidence.id != evidence.id,
-            )
-        )
-    )
-    everything = [*others, evidence]
-    moments = [item.timestamp for item in everything if item.timestamp]
-    places = [
-        (item.latitude, item.longitude)
-        for item in everything
-        if item.latitude is not None and item.longitude is not None
-    ]
-    return rules.spread_warnings(moments, places)
-
-
-async def _announce(
-    uow: UnitOfWork, services: Services, evidence: Evidence, evidence_data: dict[str, Any]
-) -> None:
-    """The `por_evidence` event of a verified piece of evidence."""
-    uploader = await uow.session.get(User, evidence.uploader_id)
-    witnesses = list(
-        await uow.session.scalars(select(Witness).where(Witness.evidence_id == evidence.id))
-    )
-    proof: dict[str, Any] = {"timestamp": _rfc3339(evidence.timestamp)}
-    if evidence.latitude is not None:
-        proof["location"] = {"lat": evidence.latitude, "lon": evidence.longitude}
-    if evidence.media_hash:
-        proof["media_hash"] = evidence.media_hash
-    if witnesses:
-        proof["witnesses"] = [
-            {
-                "witness_name": w.witness_name,
-                "relationship": w.relationship,
-                "statement": w.statement or "",
-            }
-            for w in witnesses
-        ]
-    write_event(
-        uow,
-        "por_evidence",
-        uploader,
-        {
-            "contribution_id": str(evidence.contribution_id),
-            "evidence_id": str(evidence.id),
-            "evidence_type": evidence.evidence_type,
-            "evidence_data": evidence_data,
-        },
-        proof=proof,
-    )
-
-
-def _rfc3339(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
-
-
-async def _publish_status(uow: UnitOfWork, evidence: Evidence) -> None:
-    """Live updates after commit: the evidence's own status; EVIDENCE_ADDED on its task."""
-    message = {
-        "evidence_id": str(evidence.id),
-        "contribution_id": str(evidence.contribution_id),
-        "status": evidence.status,
-        "at": utcnow().isoformat(),
-    }
-    uow.publish_after_commit(f"evidence:{evidence.contribution_id}", message)
-    if evidence.status != "verified":
-        return
-    contribution = await uow.session.get(Contribution, evidence.contribution_id)
-    if contribution.task_id is not None:
-        task = await uow.session.get(Task, contribution.task_id)
-        publish_task_event(uow, "EVIDENCE_ADDED", task)
+    await verdict.publish_status(uow, evidence)
 
 
 async def submit_evidence(uow: UnitOfWork, services: Services, raw: dict[str, Any]) -> Evidence:
@@ -458,19 +347,19 @@ async def submit_evidence(uow: UnitOfWork, services: Services, raw: dict[str, An
     )
     await uow.session.flush()
     evidence.warnings = [
-        *_accuracy_warnings(accuracy),
-        *await _spread_warnings(uow.session, evidence),
+        *verdict.accuracy_warnings(accuracy),
+        *await verdict.spread_warnings(uow.session, evidence),
     ]
     data: dict[str, Any] = {}
     if accuracy is not None:
         data["accuracy_m"] = accuracy
     if witnesses:
         data["witness_count"] = len(witnesses)
-    await _announce(uow, services, evidence, data)
+    await verdict.announce(uow, services, evidence, data)
     record(
         uow, "evidence.submit", "evidence", evidence.id, after=snapshot(evidence, EVIDENCE_FIELDS)
     )
-    await _publish_status(uow, evidence)
+    await verdict.publish_status(uow, evidence)
     return evidence
 
 

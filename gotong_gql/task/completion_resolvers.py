@@ -18,7 +18,8 @@ from gotong_gql.graphql.inputs import input_data
 from gotong_gql.graphql.mutations import run_mutation
 from gotong_gql.graphql.permissions import IsAuthenticated
 from gotong_gql.task import completion
-from gotong_gql.task.types import TaskError, TaskType
+from gotong_gql.task.inputs import TaskError
+from gotong_gql.task.types import TaskType
 from gotong_gql.uow import UnitOfWork
 
 Info = strawberry.Info[Context, None]

@@ -30,22 +30,19 @@ from gotong_gql.keyset import QuerySource
 from gotong_gql.pubsub import Message
 from gotong_gql.skill.service import normalise_skill_names
 from gotong_gql.task import lifecycle, queries, service
-from gotong_gql.task.models import Task
-from gotong_gql.task.types import (
+from gotong_gql.task.inputs import (
     TaskAssignInput,
     TaskCancelInput,
     TaskCreateInput,
-    TaskEvent,
-    TaskEventType,
     TaskFilterInput,
     TaskIdInput,
     TaskOrderField,
     TaskOrderInput,
     TaskPayload,
-    TaskStatus,
-    TaskType,
     TaskUpdateInput,
 )
+from gotong_gql.task.models import Task
+from gotong_gql.task.types import TaskEvent, TaskEventType, TaskStatus, TaskType
 from gotong_gql.uow import UnitOfWork
 
 Info = strawberry.Info[Context, None]
