@@ -26,6 +26,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from strawberry.relay.utils import to_base64
+
 from gotong_gql.compiler.plan import Plan
 
 GlobalIds = dict[str, tuple[str, uuid.UUID]]  # variable -> (type name, UUID)
@@ -97,7 +99,8 @@ def template(
 
 
 def encode(type_name: str, value: uuid.UUID) -> str:
-    return base64.b64encode(f"{type_name}:{value}".encode()).decode()
+    """A global id, as Strawberry's relay ids are written."""
+    return to_base64(type_name, str(value))
 
 
 def _decoded(value: str) -> tuple[str, uuid.UUID] | None:

@@ -26,18 +26,9 @@ from tests.helpers import Account, create_task, create_user, register
 from tests.http.conftest import AsgiWebSocket, WebSocketClosed
 from tests.http.conftest import members_joined as _joined
 from tests.http.conftest import ws_connect as _connect
+from tests.http.task_flow import REVOKE, add_evidence, completed_task
 
 REDIS_URL = f"{REDIS_TEST_SERVER}/11"
-ASSIGN = """mutation($t: ID!, $u: ID!) { taskAssign(input: {taskId: $t, assigneeId: $u})
-  { errors { code } } }"""
-START = "mutation($t: ID!) { taskStart(input: {taskId: $t}) { errors { code } } }"
-COMPLETE = """mutation($t: ID!) { taskComplete(input: {taskId: $t, durationHours: 2}) {
-  contribution { id } errors { code } } }"""
-GPS = """mutation($c: ID!, $at: DateTime!) { evidenceSubmit(input: {contributionId: $c,
-  evidenceType: GPS_VERIFICATION, timestamp: $at, location: {latitude: -7.8, longitude: 110.37}}) {
-  errors { code } } }"""
-REVOKE = """mutation($u: ID!) { accountRoleRevoke(input: {userId: $u, role: VERIFIER}) {
-  errors { code } } }"""
 UPDATE = """mutation($t: ID!, $title: String!) { taskUpdate(input: {taskId: $t, title: $title})
   { errors { code } } }"""
 WATCH = """subscription($t: ID!) { taskUpdated(taskId: $t) { type task { title
@@ -69,20 +60,9 @@ async def _subscribe(ws: AsgiWebSocket, query: str, task_id: str, id: str = "1")
 
 
 async def _completed_task(api: Any) -> tuple[Account, Account, dict[str, Any], str]:
-    siti = await create_user(api, "siti", ["organizer"])
-    budi = await register(api, "budi")
-    task = await create_task(api, siti, title="Clean the river")
-    await api.gql(ASSIGN, {"t": task["id"], "u": budi.id}, siti.token)
-    await api.gql(START, {"t": task["id"]}, budi.token)
-    done = await api.gql(COMPLETE, {"t": task["id"]}, budi.token)
-    contribution = done["taskComplete"]["contribution"]["id"]
-    await _add_evidence(api, budi, contribution)
+    siti, budi, task, contribution = await completed_task(api)
+    await add_evidence(api, budi, contribution)
     return siti, budi, task, contribution
-
-
-async def _add_evidence(api: Any, budi: Account, contribution_id: str) -> None:
-    variables = {"c": contribution_id, "at": datetime.now(UTC).isoformat()}
-    assert (await api.gql(GPS, variables, budi.token))["evidenceSubmit"]["errors"] == []
 
 
 def _expected(creator_email: bool, assignee_email: bool, evidence: bool) -> dict[str, Any]:
